@@ -1,0 +1,55 @@
+import * as v from "valibot";
+
+/**
+ * Configuration from the environment (DESIGN §5), read once at start and
+ * passed on. The embedded default needs none of it.
+ */
+const ConfigSchema = v.object({
+  PORT: v.optional(
+    v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(0), v.maxValue(65535)),
+    "8787",
+  ),
+  DATABASE_URL: v.optional(v.pipe(v.string(), v.nonEmpty()), "file:./data/grounds.db"),
+  DATABASE_AUTH_TOKEN: v.optional(v.string()),
+  PUBLIC_URL: v.optional(v.pipe(v.string(), v.url()), "http://localhost:8787"),
+  GROUNDS_OPERATOR_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "at least 16 characters"))),
+  GROUNDS_SECRET: v.optional(v.pipe(v.string(), v.minLength(32, "at least 32 characters"))),
+  SENDGRID_API_KEY: v.optional(v.string()),
+  SENDGRID_API_URL: v.optional(v.pipe(v.string(), v.url()), "https://api.sendgrid.com"),
+});
+
+export type Config = {
+  port: number;
+  databaseUrl: string;
+  databaseAuthToken: string | undefined;
+  publicUrl: string;
+  operatorToken: string | undefined;
+  secret: string | undefined;
+  sendgridApiKey: string | undefined;
+  sendgridApiUrl: string;
+};
+
+export function readConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const result = v.safeParse(ConfigSchema, present);
+  if (!result.success) {
+    const problems = result.issues.map(
+      (issue) =>
+        `${v.getDotPath(issue) ?? "?"}: ${issue.message.replace(/:\s*Received\s.*$/s, "")}`,
+    );
+    throw new Error(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  const c = result.output;
+  return {
+    port: c.PORT,
+    databaseUrl: c.DATABASE_URL,
+    databaseAuthToken: c.DATABASE_AUTH_TOKEN,
+    publicUrl: c.PUBLIC_URL.replace(/\/$/, ""),
+    operatorToken: c.GROUNDS_OPERATOR_TOKEN,
+    secret: c.GROUNDS_SECRET,
+    sendgridApiKey: c.SENDGRID_API_KEY,
+    sendgridApiUrl: c.SENDGRID_API_URL.replace(/\/$/, ""),
+  };
+}

@@ -1,0 +1,499 @@
+import type {
+  ConsentGranted,
+  ConsentWithdrawn,
+  CustomerRelationship,
+  EvidenceEvent,
+  Objection,
+  Suppression,
+} from "../evidence.js";
+import {
+  digitalConsentAge,
+  eu,
+  type RuleSet,
+  ruleSetForCountry,
+  ruleSetRef,
+} from "../rule-sets/index.js";
+import { addMonths, isoTime, youngestAgeAt } from "../time.js";
+import { ALL_MARKETING, type Basis, type Reason } from "../vocabulary.js";
+import type { Decision, DecisionInput, EvidenceRef, TraceStep } from "./types.js";
+
+/**
+ * DESIGN §3: facts about one subject + topic + rule set + now → decision.
+ * Pure: no I/O, and everything it used is named in its result.
+ *
+ * In `strict` mode the subject's rule set and `eu` must both allow the
+ * message; strict never loosens a rule.
+ */
+export function decide(input: DecisionInput): Decision {
+  const country = input.facts.country ?? input.tenant.defaultCountry;
+  const ruleSet = ruleSetForCountry(country);
+  const events = chronological(input.evidence, input.now);
+  const primary = decideUnder(ruleSet, country, events, input);
+  if (input.tenant.mode !== "strict" || ruleSet.id === eu.id || primary.decision === "suppress") {
+    return primary;
+  }
+  const alsoEu = decideUnder(eu, country, events, input);
+  const combined = `${primary.ruleSet}+${ruleSetRef(eu)}`;
+  const evidence = mergeRefs(primary.evidence, alsoEu.evidence);
+  const trace = [...primary.trace, ...alsoEu.trace];
+  if (alsoEu.decision === "suppress") {
+    trace.push({
+      rule: "strict-mode",
+      outcome: "decided",
+      detail: `strict mode: ${primary.ruleSet} allows it, but ${ruleSetRef(eu)} does not`,
+      ruleSet: combined,
+    });
+    return { ...alsoEu, ruleSet: combined, evidence, trace };
+  }
+  // Both allow it. Where they name different bases, the EU basis is the one
+  // that satisfies both laws (it is the stricter one), so it is the one given.
+  trace.push({
+    rule: "strict-mode",
+    outcome: "passed",
+    detail: `strict mode: ${primary.ruleSet} (${primary.basis}) and ${ruleSetRef(eu)} (${alsoEu.basis}) both allow it`,
+    ruleSet: combined,
+  });
+  return { ...alsoEu, ruleSet: combined, evidence, trace };
+}
+
+/** Stop events win ties: at the same instant, "stop" outranks "go". */
+const TIE_RANK: Record<EvidenceEvent["kind"], number> = {
+  "consent-granted": 0,
+  "consent-confirmed": 1,
+  customer: 2,
+  engagement: 3,
+  "suppression-lifted": 4,
+  "consent-withdrawn": 5,
+  objection: 6,
+  suppression: 7,
+  erasure: 8,
+};
+
+/**
+ * Events in the order they happened. Ties are broken by kind and then id, so
+ * the result never depends on the order evidence was recorded in. Events
+ * dated in the future have not happened yet and are left out.
+ */
+function chronological(evidence: readonly EvidenceEvent[], now: number): EvidenceEvent[] {
+  return evidence
+    .filter((event) => event.at <= now)
+    .sort(
+      (a, b) =>
+        a.at - b.at ||
+        TIE_RANK[a.kind] - TIE_RANK[b.kind] ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
+}
+
+function latest<T extends EvidenceEvent>(
+  events: readonly EvidenceEvent[],
+  match: (event: EvidenceEvent) => event is T,
+): T | undefined;
+function latest(
+  events: readonly EvidenceEvent[],
+  match: (event: EvidenceEvent) => boolean,
+): EvidenceEvent | undefined;
+function latest(
+  events: readonly EvidenceEvent[],
+  match: (event: EvidenceEvent) => boolean,
+): EvidenceEvent | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i];
+    if (event && match(event)) return event;
+  }
+  return undefined;
+}
+
+function ref(event: EvidenceEvent): EvidenceRef {
+  return { id: event.id, kind: event.kind, at: isoTime(event.at) };
+}
+
+function mergeRefs(a: EvidenceRef[], b: EvidenceRef[]): EvidenceRef[] {
+  const seen = new Set(a.map((r) => r.id));
+  return [...a, ...b.filter((r) => !seen.has(r.id))];
+}
+
+/** Collects the trace and the evidence as the rules run. */
+class Reasoning {
+  readonly trace: TraceStep[] = [];
+  private readonly used = new Map<string, EvidenceEvent>();
+
+  constructor(private readonly ruleSetId: string) {}
+
+  step(
+    rule: TraceStep["rule"],
+    outcome: TraceStep["outcome"],
+    detail: string,
+    evidence: readonly EvidenceEvent[] = [],
+  ): void {
+    const step: TraceStep = { rule, outcome, detail, ruleSet: this.ruleSetId };
+    if (evidence.length > 0) step.evidence = evidence.map((e) => e.id);
+    this.trace.push(step);
+  }
+
+  rest(...events: EvidenceEvent[]): void {
+    for (const event of events) this.used.set(event.id, event);
+  }
+
+  send(basis: Basis): Decision {
+    return this.result("send", basis, []);
+  }
+
+  suppress(...reasons: Reason[]): Decision {
+    return this.result("suppress", null, reasons);
+  }
+
+  private result(decision: Decision["decision"], basis: Basis | null, reasons: Reason[]): Decision {
+    return {
+      decision,
+      basis,
+      reasons,
+      ruleSet: this.ruleSetId,
+      evidence: [...this.used.values()].sort((a, b) => a.at - b.at).map(ref),
+      trace: this.trace,
+    };
+  }
+}
+
+const isConsentEvent =
+  (topic: string) =>
+  (event: EvidenceEvent): event is ConsentGranted | ConsentWithdrawn =>
+    (event.kind === "consent-granted" || event.kind === "consent-withdrawn") &&
+    event.topic === topic;
+
+const isSuppressionFor =
+  (reason: Suppression["reason"]) =>
+  (event: EvidenceEvent): boolean =>
+    (event.kind === "suppression" || event.kind === "suppression-lifted") &&
+    event.reason === reason;
+
+/** An objection to this topic or to all marketing, or a spam complaint. */
+const isObjectionTo =
+  (topic: string) =>
+  (event: EvidenceEvent): event is Objection | Suppression =>
+    (event.kind === "objection" && (event.topic === topic || event.topic === ALL_MARKETING)) ||
+    (event.kind === "suppression" && event.reason === "spam-complaint");
+
+function isSpamComplaint(event: Objection | Suppression): boolean {
+  return event.kind === "suppression" || event.channel === "spam-complaint";
+}
+
+function decideUnder(
+  ruleSet: RuleSet,
+  country: string,
+  allEvents: EvidenceEvent[],
+  input: DecisionInput,
+): Decision {
+  const r = new Reasoning(ruleSetRef(ruleSet));
+  const { topic, tenant, now, facts } = input;
+
+  if (!input.addressValid) {
+    r.step("address", "decided", "not a deliverable e-mail address");
+    return r.suppress("invalid-address");
+  }
+
+  // Rule 1 — address-level blocks, for every class of message.
+  let events = allEvents;
+  const erasure = latest(events, (e) => e.kind === "erasure");
+  if (erasure) {
+    // GDPR Art. 17: only a fresh opt-in after the erasure brings the address
+    // back; evidence dated before it is never resurrected (e.g. by an import).
+    const after = events.filter((e) => e.at > erasure.at);
+    const freshOptIn = after.find((e) => e.kind === "consent-granted");
+    r.rest(erasure);
+    if (!freshOptIn) {
+      r.step("erasure", "decided", `erased on ${isoTime(erasure.at)}; no consent since`, [erasure]);
+      return r.suppress("erased");
+    }
+    r.step(
+      "erasure",
+      "passed",
+      `erased on ${isoTime(erasure.at)}, then a fresh consent on ${isoTime(freshOptIn.at)}; evidence before the erasure is ignored`,
+      [erasure, freshOptIn],
+    );
+    events = after;
+  }
+  for (const reason of ["restricted", "hard-bounce"] as const) {
+    const last = latest(events, isSuppressionFor(reason));
+    if (last?.kind === "suppression") {
+      r.rest(last);
+      r.step(reason, "decided", `${reason} since ${isoTime(last.at)}`, [last]);
+      return r.suppress(reason);
+    }
+    r.step(
+      reason,
+      "passed",
+      last ? `${reason} lifted on ${isoTime(last.at)}` : `no ${reason} suppression`,
+      last ? [last] : [],
+    );
+  }
+
+  // Rule 2 — service messages go on their contractual or legal basis,
+  // whatever the marketing preferences.
+  if (topic.class === "service") {
+    const basis = topic.serviceBasis ?? "contract";
+    r.step(
+      "service",
+      "decided",
+      `service topic, sent on ${basis}; marketing objections do not apply`,
+    );
+    return r.send(basis);
+  }
+
+  // Rule 3 — objections (GDPR Art. 21(2)–(3)) and spam complaints. An
+  // objection to one topic does not touch the others (seed 004: a refusal
+  // affects only the type of message it answers).
+  const consentEvents = events.filter(isConsentEvent(topic.id));
+  const objection = latest(events, isObjectionTo(topic.id));
+  let objectionStands = false;
+  if (objection) {
+    const reason: Reason = isSpamComplaint(objection) ? "spam-complaint" : "objected";
+    const consentAfter = consentEvents.find(
+      (e) => e.kind === "consent-granted" && e.at > objection.at,
+    );
+    if (!consentAfter) {
+      r.rest(objection);
+      r.step(
+        "objection",
+        "decided",
+        `${reason === "spam-complaint" ? "spam complaint" : `objection to ${objection.kind === "objection" ? objection.topic : ALL_MARKETING}`} on ${isoTime(objection.at)}; no consent to ${topic.id} since`,
+        [objection],
+      );
+      return r.suppress(reason);
+    }
+    // A consent given after the objection overrides it for this topic only;
+    // the objection still bars every basis other than that consent.
+    objectionStands = true;
+    r.rest(objection);
+    r.step(
+      "objection",
+      "passed",
+      `${reason} on ${isoTime(objection.at)}, overridden by a consent to ${topic.id} on ${isoTime(consentAfter.at)}; only consent may be the basis`,
+      [objection, consentAfter],
+    );
+  } else {
+    r.step("objection", "passed", `no objection to ${topic.id} or to all marketing`);
+  }
+
+  // Rule 4 — consent to this topic.
+  const lastConsent = consentEvents.at(-1);
+  let consentFailures: Reason[] = [];
+  if (lastConsent?.kind === "consent-withdrawn") {
+    // A person who said stop is not mailed on another ground.
+    r.rest(lastConsent);
+    r.step(
+      "consent",
+      "decided",
+      `consent to ${topic.id} withdrawn on ${isoTime(lastConsent.at)}; this ends every basis`,
+      [lastConsent],
+    );
+    return r.suppress("consent-withdrawn");
+  }
+  if (lastConsent) {
+    const check = checkConsent(lastConsent, consentEvents, events, ruleSet, country, input);
+    if (check.failures.length === 0) {
+      r.rest(lastConsent, ...check.supporting);
+      r.step("consent", "decided", check.detail, [lastConsent, ...check.supporting]);
+      return r.send("consent");
+    }
+    consentFailures = check.failures;
+    r.rest(lastConsent, ...check.supporting);
+    r.step("consent", "failed", check.detail, [lastConsent, ...check.supporting]);
+  } else {
+    r.step("consent", "failed", `no consent to ${topic.id}`);
+  }
+  if (objectionStands) return r.suppress(...consentFailures);
+
+  const customers = events.filter((e): e is CustomerRelationship => e.kind === "customer");
+
+  // Rule 5 — soft opt-in (ePrivacy Art. 13(2), Act 480/2004 §7(3), PECR
+  // reg. 22(3), UWG §7(3)): own customers, own similar products.
+  if (ruleSet.softOptIn) {
+    const months = tighten(ruleSet.softOptIn.months, tenant.softOptInMonths);
+    const found = softOptIn(customers, topic.categories, months, now);
+    if (found.customer) {
+      r.rest(found.customer);
+      r.step("soft-opt-in", "decided", found.detail, [found.customer]);
+      return r.send("legitimate-interest");
+    }
+    r.step("soft-opt-in", "failed", found.detail, customers);
+  } else {
+    r.step("soft-opt-in", "skipped", `${ruleSetRef(ruleSet)} has no soft opt-in`);
+  }
+
+  // Rule 6 — bases particular to a rule set.
+  if (ruleSet.regimes.optOut) {
+    r.step(
+      "opt-out-regime",
+      "decided",
+      "opt-out regime: no consent needed, and no opt-out recorded",
+    );
+    return r.send("opt-out-regime");
+  }
+  if (ruleSet.regimes.corporateSubscriberExempt) {
+    if (facts.subscriberType === "corporate") {
+      r.step("corporate-subscriber", "decided", "a corporate subscriber, outside the consent rule");
+      return r.send("corporate-subscriber");
+    }
+    r.step(
+      "corporate-subscriber",
+      "failed",
+      facts.subscriberType === "individual"
+        ? "an individual subscriber"
+        : "subscriber type unknown, so treated as an individual",
+    );
+  }
+  const implied = ruleSet.regimes.impliedConsent;
+  if (implied) {
+    const found = impliedConsent(customers, implied, now);
+    if (found) {
+      r.rest(found);
+      r.step(
+        "implied-consent",
+        "decided",
+        `${found.relationship} on ${isoTime(found.lastAt)}, within ${found.relationship === "purchase" ? implied.purchaseMonths : implied.inquiryMonths} months`,
+        [found],
+      );
+      return r.send("implied-consent");
+    }
+    r.step(
+      "implied-consent",
+      "failed",
+      customers.length === 0
+        ? "no purchase or inquiry"
+        : `no purchase within ${implied.purchaseMonths} months and no inquiry within ${implied.inquiryMonths} months`,
+      customers,
+    );
+  }
+
+  // Rule 7 — nothing gives a basis.
+  if (consentFailures.length > 0) return r.suppress(...consentFailures);
+  r.step("no-basis", "decided", "no lawful basis for this topic");
+  return r.suppress("no-basis");
+}
+
+/** A tenant may tighten a limit, never loosen it below the law. */
+function tighten(lawMonths: number, tenantMonths: number | null): number {
+  return tenantMonths === null ? lawMonths : Math.min(lawMonths, tenantMonths);
+}
+
+function checkConsent(
+  grant: ConsentGranted,
+  consentEvents: readonly (ConsentGranted | ConsentWithdrawn)[],
+  events: readonly EvidenceEvent[],
+  ruleSet: RuleSet,
+  country: string,
+  input: DecisionInput,
+): { failures: Reason[]; supporting: EvidenceEvent[]; detail: string } {
+  const failures: Reason[] = [];
+  const supporting: EvidenceEvent[] = [];
+  const notes: string[] = [`consent to ${grant.topic} by ${grant.method} on ${isoTime(grant.at)}`];
+
+  // GDPR Art. 8: below the age of digital consent a person cannot consent.
+  const { ageVerified, birthYear } = input.facts;
+  const minimumAge = digitalConsentAge(country, ruleSet);
+  if (ageVerified !== true && birthYear !== null) {
+    const age = youngestAgeAt(birthYear, grant.at);
+    if (age < minimumAge) {
+      failures.push("consent-minor");
+      notes.push(`possibly ${age} when given, below the age of digital consent (${minimumAge})`);
+    }
+  }
+
+  // A double opt-in is confirmed by its own confirmation time or by a later
+  // confirmation event, for this grant or an earlier one not since withdrawn.
+  const confirmation = findConfirmation(grant, consentEvents, events);
+  if (confirmation) supporting.push(...confirmation.events);
+  const needsConfirmation =
+    grant.method === "double-opt-in" ||
+    (ruleSet.consent.doubleOptInRequired &&
+      !ruleSet.consent.doubleOptInExempt.includes(grant.method));
+  if (needsConfirmation && !confirmation) {
+    failures.push("consent-unconfirmed");
+    notes.push(
+      grant.method === "double-opt-in"
+        ? "double opt-in not confirmed"
+        : `${ruleSetRef(ruleSet)} requires a confirmed double opt-in`,
+    );
+  } else if (confirmation) {
+    notes.push(`confirmed on ${isoTime(confirmation.at)}`);
+  }
+
+  // Consent goes stale: its lifetime runs from the later of grant and last
+  // engagement (cf. seed 002), as the rule set or a stricter tenant says.
+  const months = tighten(ruleSet.consent.lifetimeMonths, input.tenant.consentLifetimeMonths);
+  const engagement = latest(events, (e) => e.kind === "engagement" && e.at > grant.at);
+  const freshFrom = engagement ? engagement.at : grant.at;
+  if (engagement) {
+    supporting.push(engagement);
+    notes.push(`last engagement on ${isoTime(engagement.at)}`);
+  }
+  if (input.now > addMonths(freshFrom, months)) {
+    failures.push("consent-expired");
+    notes.push(`older than ${months} months without engagement`);
+  }
+  return { failures, supporting, detail: notes.join("; ") };
+}
+
+function findConfirmation(
+  grant: ConsentGranted,
+  consentEvents: readonly (ConsentGranted | ConsentWithdrawn)[],
+  events: readonly EvidenceEvent[],
+): { at: number; events: EvidenceEvent[] } | null {
+  // The run of grants ending with this one, back to the last withdrawal.
+  const run: ConsentGranted[] = [];
+  for (let i = consentEvents.indexOf(grant); i >= 0; i--) {
+    const event = consentEvents[i];
+    if (!event || event.kind === "consent-withdrawn") break;
+    run.push(event);
+  }
+  for (const candidate of run) {
+    if (candidate.confirmedAt !== null) return { at: candidate.confirmedAt, events: [] };
+    const confirmed = events.find(
+      (e) => e.kind === "consent-confirmed" && e.consentId === candidate.id,
+    );
+    if (confirmed) return { at: confirmed.at, events: [confirmed] };
+  }
+  return null;
+}
+
+function softOptIn(
+  customers: readonly CustomerRelationship[],
+  topicCategories: readonly string[],
+  months: number,
+  now: number,
+): { customer?: CustomerRelationship; detail: string } {
+  if (customers.length === 0) return { detail: "not a customer" };
+  const failed = new Set<string>();
+  for (const customer of [...customers].reverse()) {
+    const similar = customer.categories.some((c) => topicCategories.includes(c));
+    const problems: string[] = [];
+    if (customer.relationship !== "purchase") problems.push("an inquiry is not a sale");
+    if (!similar) problems.push("categories not similar to the topic's");
+    if (customer.optOutOfferedAt === null) problems.push("no opt-out offered at collection");
+    if (now > addMonths(customer.lastAt, months)) {
+      problems.push(`last purchase more than ${months} months ago`);
+    }
+    if (problems.length === 0) {
+      return {
+        customer,
+        detail: `customer since ${isoTime(customer.since)}, last purchase on ${isoTime(customer.lastAt)} of similar products (${customer.categories.filter((c) => topicCategories.includes(c)).join(", ")}), opt-out offered on ${isoTime(customer.optOutOfferedAt ?? customer.since)}`,
+      };
+    }
+    for (const problem of problems) failed.add(problem);
+  }
+  return { detail: [...failed].join("; ") };
+}
+
+function impliedConsent(
+  customers: readonly CustomerRelationship[],
+  limits: { purchaseMonths: number; inquiryMonths: number },
+  now: number,
+): CustomerRelationship | undefined {
+  for (const customer of [...customers].reverse()) {
+    const months =
+      customer.relationship === "purchase" ? limits.purchaseMonths : limits.inquiryMonths;
+    if (now <= addMonths(customer.lastAt, months)) return customer;
+  }
+  return undefined;
+}

@@ -1,0 +1,68 @@
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Config } from "../config.js";
+import { openDatabase } from "../db/node.js";
+import { keyedHasher } from "../domain/digest.js";
+import { randomSecret } from "../domain/ids.js";
+import { createApp } from "../http/app.js";
+import type { Deps } from "../services/deps.js";
+import { operatorCredential } from "../services/operator-credential.js";
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
+
+/** The directory of a `file:` database, where the generated secret is kept. */
+function fileDatabaseDir(url: string): string | null {
+  if (!url.startsWith("file:")) return null;
+  const path = url.slice("file:".length).replace(/^\/\/(?=\/)/, "");
+  return dirname(resolve(path));
+}
+
+/**
+ * GROUNDS_SECRET from the environment, or the one generated at first start
+ * and kept beside the database file (DESIGN §5).
+ */
+async function masterSecret(config: Config): Promise<string> {
+  if (config.secret) return config.secret;
+  const dir = fileDatabaseDir(config.databaseUrl);
+  if (!dir) {
+    throw new Error("GROUNDS_SECRET must be set when the database is not a local file.");
+  }
+  const path = join(dir, "grounds.secret");
+  try {
+    return (await readFile(path, "utf8")).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const secret = randomSecret(48);
+  try {
+    await writeFile(path, `${secret}\n`, { flag: "wx", mode: 0o600 });
+  } catch (error) {
+    // Lost a race with another process: theirs is the secret.
+    if ((error as NodeJS.ErrnoException).code === "EEXIST")
+      return (await readFile(path, "utf8")).trim();
+    throw error;
+  }
+  await chmod(path, 0o600);
+  return secret;
+}
+
+/** The gateway on Node: database opened and migrated, secrets ready, app built. */
+export async function createNodeGateway(config: Config, options: { clock?: () => number } = {}) {
+  const dir = fileDatabaseDir(config.databaseUrl);
+  if (dir) await mkdir(dir, { recursive: true });
+  const secret = await masterSecret(config);
+  const { db, close } = await openDatabase({
+    url: config.databaseUrl,
+    authToken: config.databaseAuthToken,
+    migrationsFolder: MIGRATIONS_FOLDER,
+  });
+  const operator = await operatorCredential(db, config.operatorToken);
+  const deps: Deps = {
+    db,
+    clock: options.clock ?? Date.now,
+    subjectKeyHasher: await keyedHasher(secret, "subject"),
+    operatorTokenHash: operator.hash,
+  };
+  return { app: createApp(deps), deps, generatedOperatorToken: operator.generated, close };
+}

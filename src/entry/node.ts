@@ -1,0 +1,36 @@
+import { serve } from "@hono/node-server";
+import { readConfig } from "../config.js";
+import { createNodeGateway } from "./node-gateway.js";
+
+/** Grounds on Node: the embedded libSQL file by default. */
+const config = readConfig(process.env);
+const gateway = await createNodeGateway(config);
+
+if (gateway.generatedOperatorToken) {
+  console.log(
+    [
+      "",
+      "  A new operator token was generated. It is shown only this once:",
+      "",
+      `    GROUNDS_OPERATOR_TOKEN=${gateway.generatedOperatorToken}`,
+      "",
+      "  Keep it: it creates tenants (POST /v1/tenants). Only its hash is stored.",
+      "",
+    ].join("\n"),
+  );
+}
+
+const server = serve({ fetch: gateway.app.fetch, port: config.port }, (info) => {
+  console.log(
+    `Grounds listening on http://localhost:${info.port} (database ${config.databaseUrl})`,
+  );
+});
+
+function shutdown() {
+  server.close(() => {
+    gateway.close();
+    process.exit(0);
+  });
+}
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);

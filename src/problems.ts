@@ -1,0 +1,65 @@
+/**
+ * The catalogue of problems (RFC 9457) the gateway answers with. The `type`
+ * of each is stable API: clients branch on it, so entries are only ever added.
+ * Details never carry personal data (no addresses, IPs or other input values).
+ */
+export const PROBLEMS = {
+  "invalid-request": { status: 400, title: "The request is not valid" },
+  "invalid-json": { status: 400, title: "The body is not valid JSON" },
+  unauthenticated: { status: 401, title: "A valid API key is required" },
+  forbidden: { status: 403, title: "This key may not do that" },
+  "not-found": { status: 404, title: "No such resource" },
+  "topic-not-found": { status: 404, title: "No such topic" },
+  "suppression-not-found": { status: 404, title: "No such active suppression" },
+  "method-not-allowed": { status: 405, title: "Method not allowed" },
+  "topic-exists": { status: 409, title: "A topic with this id exists" },
+  "idempotency-key-in-use": {
+    status: 409,
+    title: "A request with this Idempotency-Key is still being processed",
+  },
+  "payload-too-large": { status: 413, title: "The body is too large" },
+  "unsupported-media-type": { status: 415, title: "Unsupported content type" },
+  "unknown-topic": { status: 422, title: "A topic named in the request does not exist" },
+  "not-a-marketing-topic": {
+    status: 422,
+    title: "Consent is given to marketing topics only",
+  },
+  "suppression-not-liftable": { status: 422, title: "This suppression cannot be lifted" },
+  "idempotency-key-reused": {
+    status: 422,
+    title: "This Idempotency-Key was used with a different request",
+  },
+  internal: { status: 500, title: "Something went wrong on our side" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemType = keyof typeof PROBLEMS;
+
+/** A pointer to the part of the request that is wrong, and why (no values). */
+export interface ProblemField {
+  pointer: string;
+  detail: string;
+}
+
+/** The one error path: services throw this; the HTTP adapter renders it. */
+export class ProblemError extends Error {
+  readonly problem: ProblemType;
+  readonly detail: string | undefined;
+  readonly errors: ProblemField[] | undefined;
+
+  constructor(problem: ProblemType, options: { detail?: string; errors?: ProblemField[] } = {}) {
+    super(options.detail ?? PROBLEMS[problem].title);
+    this.name = "ProblemError";
+    this.problem = problem;
+    this.detail = options.detail;
+    this.errors = options.errors;
+  }
+
+  get status(): number {
+    return PROBLEMS[this.problem].status;
+  }
+}
+
+/** The `type` URI of a problem, relative to the gateway (RFC 9457 §3.1.1). */
+export function problemTypeUri(problem: ProblemType): string {
+  return `/problems/${problem}`;
+}

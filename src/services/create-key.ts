@@ -1,0 +1,54 @@
+import { apiKeys } from "../db/schema.js";
+import { sha256Hex } from "../domain/digest.js";
+import { newId, randomSecret } from "../domain/ids.js";
+import type { Deps } from "./deps.js";
+import type { Scope } from "./scopes.js";
+
+/** A key as shown once, at creation. */
+export interface CreatedKey {
+  id: string;
+  /** The secret itself: shown now, stored only as a hash, never shown again. */
+  key: string;
+  scopes: Scope[];
+  name: string | null;
+  createdAt: string;
+}
+
+const KEY_PREFIX = "grk_";
+
+/** Mints a key; the caller stores `row` in `table` (alone or in a batch). */
+export async function issueKey(
+  tenantId: string,
+  scopes: Scope[],
+  name: string | null,
+  now: number,
+) {
+  const key = `${KEY_PREFIX}${randomSecret(32)}`;
+  const row = {
+    id: newId("key", now),
+    tenantId,
+    keyHash: await sha256Hex(key),
+    scopes: [...new Set(scopes)],
+    name,
+    createdAt: now,
+    revokedAt: null,
+  };
+  const created: CreatedKey = {
+    id: row.id,
+    key,
+    scopes: row.scopes,
+    name,
+    createdAt: new Date(now).toISOString(),
+  };
+  return { table: apiKeys, row, created };
+}
+
+export async function createKey(
+  deps: Deps,
+  tenantId: string,
+  input: { scopes: Scope[]; name?: string | undefined },
+): Promise<CreatedKey> {
+  const issued = await issueKey(tenantId, input.scopes, input.name ?? null, deps.clock());
+  await deps.db.insert(issued.table).values(issued.row);
+  return issued.created;
+}

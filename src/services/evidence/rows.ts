@@ -1,0 +1,192 @@
+import { sql } from "drizzle-orm";
+import { evidence, subjects } from "../../db/schema.js";
+import { isValidAddress, normaliseAddress } from "../../domain/address.js";
+import { newId } from "../../domain/ids.js";
+import { anonymiseIp } from "../../domain/ip.js";
+import { normaliseCountry } from "../../domain/rule-sets/index.js";
+import type { SubscriberType } from "../../domain/vocabulary.js";
+import { ProblemError } from "../../problems.js";
+import { type Deps, subjectKeyOf } from "../deps.js";
+
+export type EvidenceInsert = typeof evidence.$inferInsert;
+export type EvidenceRow = typeof evidence.$inferSelect;
+
+/** Facts about a subject a caller may give with any evidence (DESIGN §2). */
+export interface SubjectFactsInput {
+  country?: string | undefined;
+  subscriberType?: SubscriberType | undefined;
+  birthYear?: number | undefined;
+  ageVerified?: boolean | undefined;
+}
+
+/** The subject an evidence write is about: its key and the address as given. */
+export interface SubjectRef {
+  tenantId: string;
+  subjectKey: string;
+  email: string;
+}
+
+/** Resolves an address to its subject; an invalid address is refused. */
+export async function subjectOf(
+  deps: Deps,
+  tenantId: string,
+  email: string,
+  pointer = "/email",
+): Promise<SubjectRef> {
+  if (!isValidAddress(email)) {
+    throw new ProblemError("invalid-request", {
+      detail: "The e-mail address is not valid.",
+      errors: [{ pointer, detail: "not a valid e-mail address" }],
+    });
+  }
+  const subjectKey = await subjectKeyOf(deps, tenantId, normaliseAddress(email));
+  return { tenantId, subjectKey, email: email.trim() };
+}
+
+/**
+ * Upserts the subject row. The address as given is kept for display; after
+ * an erasure it comes back only with new evidence (a fresh opt-in). Facts
+ * given now replace the ones held; facts not given are kept.
+ */
+export function upsertSubject(deps: Deps, subject: SubjectRef, facts: SubjectFactsInput = {}) {
+  const now = deps.clock();
+  return deps.db
+    .insert(subjects)
+    .values({
+      tenantId: subject.tenantId,
+      subjectKey: subject.subjectKey,
+      email: subject.email,
+      country: facts.country ? normaliseCountry(facts.country) : null,
+      subscriberType: facts.subscriberType ?? null,
+      birthYear: facts.birthYear ?? null,
+      ageVerified: facts.ageVerified ?? null,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoUpdate({
+      target: [subjects.tenantId, subjects.subjectKey],
+      set: {
+        email: sql`coalesce(${subjects.email}, excluded.email)`,
+        country: sql`coalesce(excluded.country, ${subjects.country})`,
+        subscriberType: sql`coalesce(excluded.subscriber_type, ${subjects.subscriberType})`,
+        birthYear: sql`coalesce(excluded.birth_year, ${subjects.birthYear})`,
+        ageVerified: sql`coalesce(excluded.age_verified, ${subjects.ageVerified})`,
+        updatedAt: now,
+      },
+    });
+}
+
+/** Whether a facts object says anything at all. */
+export function hasFacts(facts: SubjectFactsInput | undefined): facts is SubjectFactsInput {
+  return (
+    facts !== undefined &&
+    (facts.country !== undefined ||
+      facts.subscriberType !== undefined ||
+      facts.birthYear !== undefined ||
+      facts.ageVerified !== undefined)
+  );
+}
+
+/** The evidence row that records a change of facts, for the history. */
+export function factsEvent(
+  deps: Deps,
+  subject: SubjectRef,
+  facts: SubjectFactsInput,
+): EvidenceInsert {
+  const now = deps.clock();
+  return newEvidence(deps, subject, {
+    kind: "subject-facts",
+    at: now,
+    data: {},
+    personal: {
+      ...(facts.country !== undefined ? { country: normaliseCountry(facts.country) } : {}),
+      ...(facts.subscriberType !== undefined ? { subscriberType: facts.subscriberType } : {}),
+      ...(facts.birthYear !== undefined ? { birthYear: facts.birthYear } : {}),
+      ...(facts.ageVerified !== undefined ? { ageVerified: facts.ageVerified } : {}),
+    },
+  });
+}
+
+export function newEvidence(
+  deps: Deps,
+  subject: SubjectRef,
+  event: {
+    kind: EvidenceInsert["kind"];
+    topic?: string | null;
+    at: number;
+    data: Record<string, unknown>;
+    personal?: Record<string, unknown> | null;
+  },
+): EvidenceInsert {
+  const now = deps.clock();
+  const personal = event.personal && Object.keys(event.personal).length > 0 ? event.personal : null;
+  return {
+    id: newId("ev", now),
+    tenantId: subject.tenantId,
+    subjectKey: subject.subjectKey,
+    kind: event.kind,
+    topic: event.topic ?? null,
+    occurredAt: event.at,
+    recordedAt: now,
+    data: event.data,
+    personal,
+  };
+}
+
+/** Personal fields of a source (IP anonymised, DESIGN §2), without empties. */
+export function sourcePersonal(source: {
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  url?: string | undefined;
+}): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (source.ip) {
+    const ip = anonymiseIp(source.ip);
+    if (ip) out.ip = ip;
+  }
+  if (source.userAgent) out.userAgent = source.userAgent;
+  if (source.url) out.sourceUrl = source.url;
+  return out;
+}
+
+/**
+ * Evidence cannot be dated in the future: it records what happened. A few
+ * minutes of clock skew between the caller and the gateway are allowed.
+ */
+export function assertHappened(deps: Deps, at: number, pointer: string): void {
+  if (at > deps.clock() + 5 * 60_000) {
+    throw new ProblemError("invalid-request", {
+      detail: "A time in the request lies in the future.",
+      errors: [{ pointer, detail: "must not be in the future" }],
+    });
+  }
+}
+
+/** What a write answers: the evidence it recorded. */
+export interface RecordedEvidence {
+  id: string;
+  kind: EvidenceRow["kind"];
+  topic: string | null;
+  at: string;
+}
+
+export function recorded(rows: readonly EvidenceInsert[]): RecordedEvidence[] {
+  return rows.map((row) => ({
+    id: row.id,
+    kind: row.kind,
+    topic: row.topic ?? null,
+    at: new Date(row.occurredAt).toISOString(),
+  }));
+}
+
+/** Writes the subject and its new evidence in one transaction. */
+export async function writeEvidence(
+  deps: Deps,
+  subject: SubjectRef,
+  facts: SubjectFactsInput | undefined,
+  rows: EvidenceInsert[],
+): Promise<RecordedEvidence[]> {
+  const all = hasFacts(facts) ? [factsEvent(deps, subject, facts), ...rows] : rows;
+  await deps.db.batch([upsertSubject(deps, subject, facts), deps.db.insert(evidence).values(all)]);
+  return recorded(rows);
+}
