@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { Deps } from "../../services/deps.js";
+import { eraseSubject } from "../../services/evidence/erase-subject.js";
 import { liftSuppression } from "../../services/evidence/lift-suppression.js";
 import { recordConsent } from "../../services/evidence/record-consent.js";
 import { recordCustomer } from "../../services/evidence/record-customer.js";
@@ -135,6 +136,23 @@ export function evidenceRoutes(deps: Deps) {
           c.req.param("email"),
           c.req.param("reason"),
         );
+        return c.json({ evidence });
+      },
+    )
+    .delete(
+      "/v1/subjects/:email",
+      documented({
+        summary: "Erase a subject",
+        description:
+          "GDPR Art. 17: the address and every personal datum held about it are removed; a keyed-hash tombstone remains, so the address is never mailed again without a fresh opt-in.",
+        tag: "Data-subject rights",
+        auth: "admin",
+        response: RecordedEvidenceSchema,
+      }),
+      requireScope(deps, "admin"),
+      once,
+      async (c) => {
+        const evidence = await eraseSubject(deps, c.var.principal.tenant.id, c.req.param("email"));
         return c.json({ evidence });
       },
     )
