@@ -1,11 +1,9 @@
-import { and, eq } from "drizzle-orm";
-import { evidence, subjects } from "../db/schema.js";
 import { isValidAddress, normaliseAddress } from "../domain/address.js";
 import { decide } from "../domain/decision/decide.js";
 import type { Decision } from "../domain/decision/types.js";
-import type { EvidenceEvent, SubjectFacts } from "../domain/evidence.js";
+import { UNKNOWN_FACTS } from "../domain/evidence.js";
 import { type Deps, subjectKeyOf } from "./deps.js";
-import { toDomainEvent } from "./evidence/to-domain.js";
+import { loadSubjectHistories, type SubjectHistory } from "./subject-facts.js";
 import { policyOf, type TenantRow } from "./tenant.js";
 import { getTopic } from "./topics.js";
 
@@ -24,45 +22,17 @@ export async function decideForSubject(
   const topic = await getTopic(deps, tenant.id, topicId);
   const now = deps.clock();
   const valid = isValidAddress(email);
-  let facts: SubjectFacts = {
-    country: null,
-    subscriberType: null,
-    birthYear: null,
-    ageVerified: null,
-  };
-  let events: EvidenceEvent[] = [];
+  let history: SubjectHistory = { facts: UNKNOWN_FACTS, evidence: [] };
   if (valid) {
     const subjectKey = await subjectKeyOf(deps, tenant.id, normaliseAddress(email));
-    const [subject, rows] = await Promise.all([
-      deps.db.query.subjects.findFirst({
-        where: and(eq(subjects.tenantId, tenant.id), eq(subjects.subjectKey, subjectKey)),
-      }),
-      deps.db
-        .select({
-          id: evidence.id,
-          kind: evidence.kind,
-          topic: evidence.topic,
-          occurredAt: evidence.occurredAt,
-          data: evidence.data,
-        })
-        .from(evidence)
-        .where(and(eq(evidence.tenantId, tenant.id), eq(evidence.subjectKey, subjectKey))),
-    ]);
-    if (subject) {
-      facts = {
-        country: subject.country,
-        subscriberType: subject.subscriberType,
-        birthYear: subject.birthYear,
-        ageVerified: subject.ageVerified,
-      };
-    }
-    events = rows.map(toDomainEvent).filter((e): e is EvidenceEvent => e !== null);
+    history =
+      (await loadSubjectHistories(deps, tenant.id, [subjectKey])).get(subjectKey) ?? history;
   }
   const decision = decide({
     addressValid: valid,
     topic,
-    facts,
-    evidence: events,
+    facts: history.facts,
+    evidence: history.evidence,
     tenant: policyOf(tenant),
     now,
   });

@@ -1,0 +1,58 @@
+import type { ExecutionContext } from "@cloudflare/workers-types";
+import { createClient } from "@libsql/client/web";
+import { drizzle } from "drizzle-orm/libsql/web";
+import { readConfig } from "../config.js";
+import * as schema from "../db/schema.js";
+import { keyedHasher, sha256Hex } from "../domain/digest.js";
+import { createApp } from "../http/app.js";
+import type { Deps } from "../services/deps.js";
+
+/** The Worker's bindings (wrangler.toml vars and secrets). */
+export interface WorkerEnv {
+  DATABASE_URL: string;
+  DATABASE_AUTH_TOKEN?: string;
+  PUBLIC_URL?: string;
+  GROUNDS_OPERATOR_TOKEN: string;
+  GROUNDS_SECRET: string;
+  SENDGRID_API_KEY?: string;
+  SENDGRID_API_URL?: string;
+}
+
+type Gateway = { app: ReturnType<typeof createApp> };
+
+let ready: Promise<Gateway> | undefined;
+
+/**
+ * Grounds on Cloudflare Workers: libSQL over HTTP (Turso). Configuration is
+ * read once per isolate. Migrations are applied with `npm run db:migrate`,
+ * not on a request's path. On Workers the secrets must be set: nothing can
+ * be generated and kept beside a database file.
+ */
+async function gateway(env: WorkerEnv): Promise<Gateway> {
+  const config = readConfig(env as unknown as Record<string, string | undefined>);
+  if (!config.secret || !config.operatorToken) {
+    throw new Error("GROUNDS_SECRET and GROUNDS_OPERATOR_TOKEN must be set as Worker secrets.");
+  }
+  const client = createClient({
+    url: config.databaseUrl,
+    ...(config.databaseAuthToken ? { authToken: config.databaseAuthToken } : {}),
+  });
+  const deps: Deps = {
+    db: drizzle(client, { schema }),
+    clock: Date.now,
+    subjectKeyHasher: await keyedHasher(config.secret, "subject"),
+    operatorTokenHash: await sha256Hex(config.operatorToken),
+  };
+  return { app: createApp(deps) };
+}
+
+export default {
+  async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+    ready ??= gateway(env).catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    const { app } = await ready;
+    return app.fetch(request, env, ctx);
+  },
+};
