@@ -21,10 +21,28 @@ export function anonymiseIp(raw: string): string | null {
     const hi = groups[6] ?? 0;
     return `${hi >> 8}.${hi & 0xff}.${(groups[7] ?? 0) >> 8}.0`;
   }
-  return `${groups
-    .slice(0, 3)
-    .map((g) => g.toString(16))
-    .join(":")}::`;
+  return formatIpv6([...groups.slice(0, 3), 0, 0, 0, 0, 0]);
+}
+
+/** The canonical text form of an IPv6 address (RFC 5952 §4). */
+function formatIpv6(groups: number[]): string {
+  // The longest run of two or more zero groups (the first, on a tie) becomes "::".
+  let best = { start: -1, length: 0 };
+  for (let i = 0; i < groups.length; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < groups.length && groups[j] === 0) j++;
+    if (j - i > best.length) best = { start: i, length: j - i };
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.length < 2) return hex.join(":");
+  const head = hex.slice(0, best.start).join(":");
+  const tail = hex.slice(best.start + best.length).join(":");
+  return `${head}::${tail}`;
 }
 
 /** Eight 16-bit groups of an IPv6 address, or null when it is not one. */

@@ -7,5 +7,10 @@ export interface AppEnv {
     principal: Principal;
     /** Whose Idempotency-Key space a write uses: a tenant id, or the operator's. */
     idempotencyScope: string;
+    /**
+     * What a replay of this answer shows, when it must differ from the answer
+     * itself: a secret shown once (an API key) is never stored for replay.
+     */
+    replayBody: string;
   };
 }

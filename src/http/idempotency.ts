@@ -68,7 +68,7 @@ export function idempotent(deps: Deps) {
         .set({
           status: c.res.status,
           contentType: c.res.headers.get("content-type"),
-          body: await c.res.clone().text(),
+          body: c.get("replayBody") ?? (await c.res.clone().text()),
         })
         .where(where);
     } else {

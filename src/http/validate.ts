@@ -35,6 +35,8 @@ function fieldsOf(target: string, issues: readonly StandardSchemaV1.Issue[]): Pr
 
 /** Valibot's default messages end with the received value; drop it. */
 function withoutValue(message: string): string {
-  if (message.startsWith("Invalid key")) return "required";
+  // A strict object's unknown key is an issue of "Invalid key: Expected never".
+  if (message.startsWith("Invalid key"))
+    return /Expected never\b/.test(message) ? "not a known field" : "required";
   return message.replace(/(:\s*Received\s.*|\s+but received\s.*)$/s, "");
 }

@@ -8,7 +8,7 @@ import type { Scope } from "./scopes.js";
 export interface CreatedKey {
   id: string;
   /** The secret itself: shown now, stored only as a hash, never shown again. */
-  key: string;
+  key: string | null;
   scopes: Scope[];
   name: string | null;
   createdAt: string;
@@ -51,4 +51,12 @@ export async function createKey(
   const issued = await issueKey(tenantId, input.scopes, input.name ?? null, deps.clock());
   await deps.db.insert(issued.table).values(issued.row);
   return issued.created;
+}
+
+/**
+ * The key as a replay shows it: the secret is shown once and stored only as
+ * a hash, so it is never kept for an Idempotency-Key replay.
+ */
+export function withoutSecret(created: CreatedKey): CreatedKey {
+  return { ...created, key: null };
 }

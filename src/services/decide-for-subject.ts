@@ -1,9 +1,8 @@
 import { isValidAddress, normaliseAddress } from "../domain/address.js";
 import { decide } from "../domain/decision/decide.js";
 import type { Decision } from "../domain/decision/types.js";
-import { UNKNOWN_FACTS } from "../domain/evidence.js";
 import { type Deps, subjectKeyOf } from "./deps.js";
-import { loadSubjectHistories, type SubjectHistory } from "./subject-facts.js";
+import { emptyHistory, loadSubjectHistories } from "./subject-facts.js";
 import { policyOf, type TenantRow } from "./tenant.js";
 import { getTopic } from "./topics.js";
 
@@ -22,9 +21,9 @@ export async function decideForSubject(
   const topic = await getTopic(deps, tenant.id, topicId);
   const now = deps.clock();
   const valid = isValidAddress(email);
-  let history: SubjectHistory = { facts: UNKNOWN_FACTS, evidence: [] };
+  let history = emptyHistory();
   if (valid) {
-    const subjectKey = await subjectKeyOf(deps, tenant.id, normaliseAddress(email));
+    const subjectKey = subjectKeyOf(deps, tenant.id, normaliseAddress(email));
     history =
       (await loadSubjectHistories(deps, tenant.id, [subjectKey])).get(subjectKey) ?? history;
   }

@@ -1,21 +1,37 @@
-import { and, eq, inArray } from "drizzle-orm";
-import { evidence, subjects } from "../db/schema.js";
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { type EvidenceEvent, type SubjectFacts, UNKNOWN_FACTS } from "../domain/evidence.js";
+import { canonicalJson, sha256HexSync } from "../domain/proof/chain.js";
+import { evidence, subjects } from "../db/schema.js";
 import type { Deps } from "./deps.js";
-import { toDomainEvent } from "./evidence/to-domain.js";
+import { type EvidenceRow, toDomainEvent } from "./evidence/to-domain.js";
+
+type StoredEvidence = Pick<EvidenceRow, "id" | "kind" | "topic" | "occurredAt" | "data">;
 
 /** What the decision needs to know about one subject. */
 export interface SubjectHistory {
   facts: SubjectFacts;
   evidence: EvidenceEvent[];
+  /** The stored rows, by id, for hashing the evidence a decision rests on. */
+  rows: Map<string, StoredEvidence>;
 }
 
-/** SQLite's default limit on bound parameters leaves room for this many keys. */
-const KEYS_PER_QUERY = 500;
+export function emptyHistory(): SubjectHistory {
+  return { facts: UNKNOWN_FACTS, evidence: [], rows: new Map() };
+}
 
 /**
- * Loads the facts and evidence of many subjects at once: two queries per
- * 500 subjects, never one per subject (deciding for thousands of
+ * `column IN (the keys)` with the keys bound as ONE JSON array parameter, so a
+ * query stays one query whatever the number of keys (SQLite limits the bound
+ * parameters of a statement, libSQL's HTTP protocol too).
+ */
+export function inJsonArray(column: SQLiteColumn, keys: readonly string[]): SQL {
+  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`;
+}
+
+/**
+ * Loads the facts and evidence of many subjects at once: two queries for any
+ * number of subjects, never one per subject (deciding for thousands of
  * recipients is a hot path).
  */
 export async function loadSubjectHistories(
@@ -24,41 +40,53 @@ export async function loadSubjectHistories(
   subjectKeys: readonly string[],
 ): Promise<Map<string, SubjectHistory>> {
   const histories = new Map<string, SubjectHistory>();
-  for (const key of subjectKeys) histories.set(key, { facts: UNKNOWN_FACTS, evidence: [] });
-  const unique = [...histories.keys()];
-  for (let start = 0; start < unique.length; start += KEYS_PER_QUERY) {
-    const keys = unique.slice(start, start + KEYS_PER_QUERY);
-    const [subjectRows, evidenceRows] = await Promise.all([
-      deps.db
-        .select({
-          subjectKey: subjects.subjectKey,
-          country: subjects.country,
-          subscriberType: subjects.subscriberType,
-          birthYear: subjects.birthYear,
-          ageVerified: subjects.ageVerified,
-        })
-        .from(subjects)
-        .where(and(eq(subjects.tenantId, tenantId), inArray(subjects.subjectKey, keys))),
-      deps.db
-        .select({
-          id: evidence.id,
-          subjectKey: evidence.subjectKey,
-          kind: evidence.kind,
-          topic: evidence.topic,
-          occurredAt: evidence.occurredAt,
-          data: evidence.data,
-        })
-        .from(evidence)
-        .where(and(eq(evidence.tenantId, tenantId), inArray(evidence.subjectKey, keys))),
-    ]);
-    for (const { subjectKey, ...facts } of subjectRows) {
-      const history = histories.get(subjectKey);
-      if (history) history.facts = facts;
-    }
-    for (const row of evidenceRows) {
-      const event = toDomainEvent(row);
-      if (event) histories.get(row.subjectKey)?.evidence.push(event);
-    }
+  for (const key of subjectKeys) if (!histories.has(key)) histories.set(key, emptyHistory());
+  if (histories.size === 0) return histories;
+  const keys = [...histories.keys()];
+  const [subjectRows, evidenceRows] = await Promise.all([
+    deps.db
+      .select({
+        subjectKey: subjects.subjectKey,
+        country: subjects.country,
+        subscriberType: subjects.subscriberType,
+        birthYear: subjects.birthYear,
+        ageVerified: subjects.ageVerified,
+      })
+      .from(subjects)
+      .where(and(eq(subjects.tenantId, tenantId), inJsonArray(subjects.subjectKey, keys))),
+    deps.db
+      .select({
+        id: evidence.id,
+        subjectKey: evidence.subjectKey,
+        kind: evidence.kind,
+        topic: evidence.topic,
+        occurredAt: evidence.occurredAt,
+        data: evidence.data,
+      })
+      .from(evidence)
+      .where(and(eq(evidence.tenantId, tenantId), inJsonArray(evidence.subjectKey, keys))),
+  ]);
+  for (const { subjectKey, ...facts } of subjectRows) {
+    const history = histories.get(subjectKey);
+    if (history) history.facts = facts;
+  }
+  for (const { subjectKey, ...row } of evidenceRows) {
+    const history = histories.get(subjectKey);
+    const event = toDomainEvent(row);
+    if (!history || !event) continue;
+    history.evidence.push(event);
+    history.rows.set(row.id, row);
   }
   return histories;
+}
+
+/**
+ * The hash of an evidence event's content as a justification cites it
+ * (docs/proof-log.md): a later change of the event is then detectable. The
+ * personal part is left out, so erasure does not break it.
+ */
+export function evidenceHash(row: StoredEvidence): string {
+  return sha256HexSync(
+    canonicalJson({ id: row.id, kind: row.kind, topic: row.topic, occurredAt: row.occurredAt, data: row.data }),
+  );
 }

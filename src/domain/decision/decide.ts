@@ -29,11 +29,22 @@ export function decide(input: DecisionInput): Decision {
   const ruleSet = ruleSetForCountry(country);
   const events = chronological(input.evidence, input.now);
   const primary = decideUnder(ruleSet, country, events, input);
-  if (input.tenant.mode !== "strict" || ruleSet.id === eu.id || primary.decision === "suppress") {
-    return primary;
+  if (input.tenant.mode !== "strict" || ruleSet.id === eu.id) return primary;
+  const combined = `${primary.ruleSet}+${ruleSetRef(eu)}`;
+  if (primary.decision === "suppress") {
+    // The proof still shows the tenant was in strict mode.
+    const trace: TraceStep[] = [
+      ...primary.trace,
+      {
+        rule: "strict-mode",
+        outcome: "skipped",
+        detail: `strict mode: ${primary.ruleSet} suppresses already, ${ruleSetRef(eu)} not needed`,
+        ruleSet: combined,
+      },
+    ];
+    return { ...primary, ruleSet: combined, trace };
   }
   const alsoEu = decideUnder(eu, country, events, input);
-  const combined = `${primary.ruleSet}+${ruleSetRef(eu)}`;
   const evidence = mergeRefs(primary.evidence, alsoEu.evidence);
   const trace = [...primary.trace, ...alsoEu.trace];
   if (alsoEu.decision === "suppress") {
@@ -174,6 +185,15 @@ const isObjectionTo =
     (event.kind === "objection" && (event.topic === topic || event.topic === ALL_MARKETING)) ||
     (event.kind === "suppression" && event.reason === "spam-complaint");
 
+/** The person's own "stop": it survives an erasure (GDPR Art. 21(3)). */
+function isRefusal(event: EvidenceEvent): boolean {
+  return (
+    event.kind === "objection" ||
+    event.kind === "consent-withdrawn" ||
+    (event.kind === "suppression" && event.reason === "spam-complaint")
+  );
+}
+
 function isSpamComplaint(event: Objection | Suppression): boolean {
   return event.kind === "suppression" || event.channel === "spam-complaint";
 }
@@ -208,10 +228,13 @@ function decideUnder(
     r.step(
       "erasure",
       "passed",
-      `erased on ${isoTime(erasure.at)}, then a fresh consent on ${isoTime(freshOptIn.at)}; evidence before the erasure is ignored`,
+      `erased on ${isoTime(erasure.at)}, then a fresh consent on ${isoTime(freshOptIn.at)}; evidence before the erasure gives no basis, but a refusal given before it still stands`,
       [erasure, freshOptIn],
     );
-    events = after;
+    // A fresh opt-in to one topic does not undo the person's refusals: an
+    // objection, spam complaint or withdrawal from before the erasure still
+    // stands until a consent to that topic is given after it (rule 3).
+    events = events.filter((e) => e.at > erasure.at || isRefusal(e));
   }
   for (const reason of ["restricted", "hard-bounce"] as const) {
     const last = latest(events, isSuppressionFor(reason));
@@ -302,7 +325,10 @@ function decideUnder(
   } else {
     r.step("consent", "failed", `no consent to ${topic.id}`);
   }
-  if (objectionStands) return r.suppress(...consentFailures);
+  if (objectionStands) {
+    r.step("no-basis", "decided", "the objection bars every basis but a valid consent");
+    return r.suppress(...consentFailures);
+  }
 
   const customers = events.filter((e): e is CustomerRelationship => e.kind === "customer");
 
@@ -367,7 +393,10 @@ function decideUnder(
   }
 
   // Rule 7 — nothing gives a basis.
-  if (consentFailures.length > 0) return r.suppress(...consentFailures);
+  if (consentFailures.length > 0) {
+    r.step("no-basis", "decided", `no lawful basis: the consent is not valid (${consentFailures.join(", ")})`);
+    return r.suppress(...consentFailures);
+  }
   r.step("no-basis", "decided", "no lawful basis for this topic");
   return r.suppress("no-basis");
 }

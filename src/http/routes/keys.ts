@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { createKey } from "../../services/create-key.js";
+import { createKey, withoutSecret } from "../../services/create-key.js";
 import type { Deps } from "../../services/deps.js";
 import { requireScope } from "../auth.js";
 import type { AppEnv } from "../env.js";
@@ -16,11 +16,16 @@ export function keyRoutes(deps: Deps) {
       tag: "Keys",
       auth: "admin",
       status: 201,
-      description: "The key is shown once, in this answer. `admin` includes every other scope.",
+      description:
+        "The key is shown once, in this answer, and stored only as a hash; a replay (same `Idempotency-Key`) answers `key: null`. `admin` includes every other scope.",
     }),
     requireScope(deps, "admin"),
     idempotent(deps),
     validate("json", CreateKeyBody),
-    async (c) => c.json(await createKey(deps, c.var.principal.tenant.id, c.req.valid("json")), 201),
+    async (c) => {
+      const created = await createKey(deps, c.var.principal.tenant.id, c.req.valid("json"));
+      c.set("replayBody", JSON.stringify(withoutSecret(created)));
+      return c.json(created, 201);
+    },
   );
 }

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { withoutSecret } from "../../services/create-key.js";
 import { createTenant } from "../../services/create-tenant.js";
 import type { Deps } from "../../services/deps.js";
 import { requireOperator } from "../auth.js";
@@ -16,11 +17,19 @@ export function tenantRoutes(deps: Deps) {
       tag: "Tenants",
       auth: "operator",
       status: 201,
-      description: "The admin key is shown once, in this answer, and stored only as a hash.",
+      description:
+        "The admin key is shown once, in this answer, and stored only as a hash. A replay (same `Idempotency-Key`) answers the same tenant and key id with `key: null`.",
     }),
     requireOperator(deps),
     idempotent(deps),
     validate("json", CreateTenantBody),
-    async (c) => c.json(await createTenant(deps, c.req.valid("json")), 201),
+    async (c) => {
+      const created = await createTenant(deps, c.req.valid("json"));
+      c.set(
+        "replayBody",
+        JSON.stringify({ ...created, adminKey: withoutSecret(created.adminKey) }),
+      );
+      return c.json(created, 201);
+    },
   );
 }

@@ -28,7 +28,7 @@ export async function liftSuppression(
   }
   const subject = await subjectOf(deps, tenantId, email, "/email");
   const [last] = await deps.db
-    .select({ kind: evidence.kind })
+    .select({ kind: evidence.kind, occurredAt: evidence.occurredAt })
     .from(evidence)
     .where(
       and(
@@ -48,7 +48,10 @@ export async function liftSuppression(
   }
   const row = newEvidence(deps, subject, {
     kind: "suppression-lifted",
-    at: deps.clock(),
+    // The lifting follows the suppression it lifts. At the same instant (or
+    // before a suppression dated a little ahead, within the allowed skew) the
+    // decision would rank the suppression last and the lift would be void.
+    at: Math.max(deps.clock(), last.occurredAt + 1),
     data: { reason: reason as SuppressionReason },
   });
   return writeEvidence(deps, subject, undefined, [row]);

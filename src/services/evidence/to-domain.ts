@@ -1,6 +1,8 @@
 import type { EvidenceEvent } from "../../domain/evidence.js";
 import type { EvidenceRow } from "./rows.js";
 
+export type { EvidenceRow };
+
 type Data = Record<string, unknown>;
 
 const str = (data: Data, key: string): string => String(data[key] ?? "");

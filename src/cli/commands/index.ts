@@ -1,0 +1,13 @@
+import type { Command } from "../command.js";
+import { importFile } from "./import.js";
+import { keyCreate } from "./key-create.js";
+import { migrate } from "./migrate.js";
+import { tenantCreate } from "./tenant-create.js";
+import { topicAdd } from "./topic-add.js";
+
+/**
+ * The command table, in the order `grounds help` lists it. A command is named
+ * by one or more words (`tenant create`); add new ones (proof export, proof
+ * verify, import, …) here.
+ */
+export const COMMANDS: readonly Command[] = [tenantCreate, keyCreate, topicAdd, importFile, migrate];
