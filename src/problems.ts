@@ -29,6 +29,46 @@ export const PROBLEMS = {
     status: 422,
     title: "This Idempotency-Key was used with a different request",
   },
+  "evidence-predates-erasure": {
+    status: 422,
+    title: "Evidence dated before the subject's erasure is not accepted",
+  },
+  // Message compliance (DESIGN §4): refused before anything is sent.
+  "header-injection": {
+    status: 422,
+    title: "A header field contains a line break or another control character",
+  },
+  "reserved-header": { status: 422, title: "This header is set by the gateway" },
+  "unverified-sender-domain": {
+    status: 422,
+    title: "The From domain is not one of the tenant's verified domains",
+  },
+  "sender-identity-missing": {
+    status: 422,
+    title: "The tenant's legal name, postal address or registration id is missing",
+  },
+  "unknown-template": { status: 422, title: "No such template" },
+  "template-topic-mismatch": {
+    status: 422,
+    title: "This template cannot be sent for a topic of this class",
+  },
+  "invalid-template-data": {
+    status: 422,
+    title: "The template data is missing a value or has a value of the wrong kind",
+  },
+  "message-content-missing": {
+    status: 422,
+    title: "The message has no subject, or neither a template nor html or text",
+  },
+  // The signed SendGrid Event Webhook (POST /webhooks/sendgrid/{tenant}).
+  "invalid-signature": {
+    status: 401,
+    title: "The webhook signature is missing or does not verify",
+  },
+  "stale-webhook": {
+    status: 401,
+    title: "The webhook timestamp is too far from the current time",
+  },
   internal: { status: 500, title: "Something went wrong on our side" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -55,6 +55,11 @@ export const OBJECTION_CHANNELS = [
   "post",
   "phone",
   "api",
+  // Received by another tool before the tenant came to Grounds (an import).
+  "import",
+  // Received by the e-mail provider (SendGrid's own unsubscribe link or
+  // group preferences) and reported by its signed Event Webhook.
+  "provider",
 ] as const;
 export type ObjectionChannel = (typeof OBJECTION_CHANNELS)[number];
 

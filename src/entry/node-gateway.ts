@@ -1,11 +1,14 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createOutboxProvider } from "../adapters/outbox.js";
+import { unsubscribeTokenKey } from "../domain/unsubscribe-token.js";
 import type { Config } from "../config.js";
 import { openDatabase } from "../db/node.js";
-import { keyedHasher } from "../domain/digest.js";
+import { deriveKey, keyedHasher } from "../domain/digest.js";
 import { randomSecret } from "../domain/ids.js";
 import { createApp } from "../http/app.js";
+import { backgroundTasks } from "../services/background.js";
 import type { Deps } from "../services/deps.js";
 import { operatorCredential } from "../services/operator-credential.js";
 
@@ -58,11 +61,25 @@ export async function createNodeGateway(config: Config, options: { clock?: () =>
     migrationsFolder: MIGRATIONS_FOLDER,
   });
   const operator = await operatorCredential(db, config.operatorToken);
+  const clock = options.clock ?? Date.now;
+  const background = backgroundTasks();
   const deps: Deps = {
     db,
-    clock: options.clock ?? Date.now,
-    subjectKeyHasher: await keyedHasher(secret, "subject"),
+    clock,
+    subjectKeyHasher: keyedHasher(secret, "subject"),
     operatorTokenHash: operator.hash,
+    tokenKey: unsubscribeTokenKey(secret),
+    settingsKey: deriveKey(secret, "settings"),
+    publicUrl: config.publicUrl,
+    provider: createOutboxProvider(db, clock),
+    runInBackground: background.run,
   };
-  return { app: createApp(deps), deps, generatedOperatorToken: operator.generated, close };
+  return {
+    app: createApp(deps),
+    deps,
+    generatedOperatorToken: operator.generated,
+    close,
+    /** Settles when the work started after answers (imports) has. */
+    idle: background.idle,
+  };
 }

@@ -1,10 +1,13 @@
 import { serve } from "@hono/node-server";
 import { readConfig } from "../config.js";
+import { resumeImports } from "../services/imports/process.js";
 import { createNodeGateway } from "./node-gateway.js";
 
 /** Grounds on Node: the embedded libSQL file by default. */
 const config = readConfig(process.env);
 const gateway = await createNodeGateway(config);
+// Imports a restart cut off go on where they stopped.
+gateway.deps.runInBackground?.(resumeImports(gateway.deps));
 
 if (gateway.generatedOperatorToken) {
   console.log(

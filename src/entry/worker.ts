@@ -1,10 +1,13 @@
 import type { ExecutionContext } from "@cloudflare/workers-types";
 import { createClient } from "@libsql/client/web";
 import { drizzle } from "drizzle-orm/libsql/web";
+import { createOutboxProvider } from "../adapters/outbox.js";
+import { unsubscribeTokenKey } from "../domain/unsubscribe-token.js";
 import { readConfig } from "../config.js";
 import * as schema from "../db/schema.js";
-import { keyedHasher, sha256Hex } from "../domain/digest.js";
+import { deriveKey, keyedHasher, sha256Hex } from "../domain/digest.js";
 import { createApp } from "../http/app.js";
+import { problemResponse } from "../http/problem.js";
 import type { Deps } from "../services/deps.js";
 
 /** The Worker's bindings (wrangler.toml vars and secrets). */
@@ -30,6 +33,10 @@ let ready: Promise<Gateway> | undefined;
  */
 async function gateway(env: WorkerEnv): Promise<Gateway> {
   const config = readConfig(env as unknown as Record<string, string | undefined>);
+  if (!env.DATABASE_URL) {
+    // Else readConfig's default, a local file, which a Worker cannot open.
+    throw new Error("DATABASE_URL must be set: a libsql:// or https:// URL (Turso).");
+  }
   if (!config.secret || !config.operatorToken) {
     throw new Error("GROUNDS_SECRET and GROUNDS_OPERATOR_TOKEN must be set as Worker secrets.");
   }
@@ -37,11 +44,16 @@ async function gateway(env: WorkerEnv): Promise<Gateway> {
     url: config.databaseUrl,
     ...(config.databaseAuthToken ? { authToken: config.databaseAuthToken } : {}),
   });
+  const db = drizzle(client, { schema });
   const deps: Deps = {
-    db: drizzle(client, { schema }),
+    db,
     clock: Date.now,
-    subjectKeyHasher: await keyedHasher(config.secret, "subject"),
+    subjectKeyHasher: keyedHasher(config.secret, "subject"),
     operatorTokenHash: await sha256Hex(config.operatorToken),
+    tokenKey: unsubscribeTokenKey(config.secret),
+    settingsKey: deriveKey(config.secret, "settings"),
+    publicUrl: config.publicUrl,
+    provider: createOutboxProvider(db, Date.now),
   };
   return { app: createApp(deps) };
 }
@@ -52,7 +64,16 @@ export default {
       ready = undefined;
       throw error;
     });
-    const { app } = await ready;
+    let app: Gateway["app"];
+    try {
+      ({ app } = await ready);
+    } catch (error) {
+      // Misconfigured (a secret missing, a bad URL): say why in the log, and answer as every
+      // other failure does (problem+json, nothing internal) instead of throwing, which
+      // Cloudflare would turn into an HTML error page. The next request tries again.
+      console.error("[grounds] the Worker cannot start:", error);
+      return problemResponse("internal");
+    }
     return app.fetch(request, env, ctx);
   },
 };

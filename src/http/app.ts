@@ -4,16 +4,35 @@ import { openAPIRouteHandler } from "hono-openapi";
 import { ProblemError } from "../problems.js";
 import type { Deps } from "../services/deps.js";
 import type { AppEnv } from "./env.js";
+import { documented } from "./openapi.js";
 import { problemResponse, renderError } from "./problem.js";
 import { decisionRoutes } from "./routes/decisions.js";
 import { evidenceRoutes } from "./routes/evidence.js";
+import { importRoutes } from "./routes/imports.js";
 import { keyRoutes } from "./routes/keys.js";
+import { messageRoutes } from "./routes/messages.js";
 import { metaRoutes } from "./routes/meta.js";
+import { outboxRoutes } from "./routes/outbox.js";
+import { settingsRoutes } from "./routes/settings.js";
 import { tenantRoutes } from "./routes/tenants.js";
 import { topicRoutes } from "./routes/topics.js";
+import { webhookRoutes } from "./routes/webhooks.js";
 
 /** 1 MiB: far above any evidence write, far below what would hurt. */
 const MAX_BODY_BYTES = 1024 * 1024;
+/** A send of 10,000 recipients with their data and a rich HTML body. */
+const MAX_SEND_BODY_BYTES = 32 * 1024 * 1024;
+/** A SendGrid Event Webhook POST of 10,000 events (~0.5 KiB each), with room to spare. */
+const MAX_WEBHOOK_BODY_BYTES = 16 * 1024 * 1024;
+
+function limitBody(maxSize: number, label: string) {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ProblemError("payload-too-large", { detail: `The body may be at most ${label}.` });
+    },
+  });
+}
 
 /**
  * The HTTP app, the same on Node and on Workers. It imports nothing of a
@@ -21,24 +40,33 @@ const MAX_BODY_BYTES = 1024 * 1024;
  */
 export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>({ strict: false });
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ProblemError("payload-too-large", { detail: "The body may be at most 1 MiB." });
-      },
-    }),
+  const sendLimit = limitBody(MAX_SEND_BODY_BYTES, "32 MiB");
+  const defaultLimit = limitBody(MAX_BODY_BYTES, "1 MiB");
+  app.use("/v1/*", (c, next) =>
+    // An import is streamed to storage, bounded as it streams (MAX_IMPORT_BYTES):
+    // bodyLimit would buffer a body sent without a Content-Length.
+    /^\/v1\/imports\/?$/.test(c.req.path) && c.req.method === "POST"
+      ? next()
+      : (c.req.path === "/v1/messages" ? sendLimit : defaultLimit)(c, next),
   );
+  app.use("/webhooks/*", limitBody(MAX_WEBHOOK_BODY_BYTES, "16 MiB"));
   app.route("/", metaRoutes());
   app.route("/", tenantRoutes(deps));
   app.route("/", keyRoutes(deps));
   app.route("/", topicRoutes(deps));
   app.route("/", evidenceRoutes(deps));
   app.route("/", decisionRoutes(deps));
+  app.route("/", messageRoutes(deps));
+  app.route("/", outboxRoutes(deps));
+  app.route("/", importRoutes(deps));
+  app.route("/", settingsRoutes(deps));
+  app.route("/", webhookRoutes(deps));
   app.get(
     "/openapi.json",
+    documented({ summary: "This OpenAPI 3.1 document", tag: "Meta", auth: "public" }),
     openAPIRouteHandler(app, {
+      // Document /openapi.json itself (a path with a dot looks like a static file).
+      excludeStaticFile: false,
       documentation: {
         openapi: "3.1.0",
         info: {

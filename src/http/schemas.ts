@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { hasValidCalendarFields } from "../domain/instant.js";
 import {
   CONSENT_METHODS,
   CUSTOMER_KINDS,
@@ -31,6 +32,8 @@ export const Instant = v.pipe(
       !Number.isNaN(Date.parse(s)),
     "must be an RFC 3339 timestamp with a time zone, or a date",
   ),
+  // Date.parse rolls 30 February over into March; such a date is refused.
+  v.check((s) => !/^\d{4}-/.test(s) || hasValidCalendarFields(s), "an impossible date"),
   v.transform((s) => Date.parse(s)),
 );
 
@@ -110,7 +113,17 @@ export const ConsentBody = v.strictObject({
     ip: v.optional(v.pipe(v.string(), v.ip("must be an IP address"))),
     userAgent: v.optional(v.pipe(v.string(), v.maxLength(1000))),
   }),
-  wording: v.optional(v.strictObject({ version: Text(100), text: Text(20_000) })),
+  wording: v.optional(
+    v.strictObject({
+      version: Text(100),
+      // Not trimmed: its SHA-256 must be that of the exact text shown.
+      text: v.pipe(
+        v.string(),
+        v.check((s) => s.trim().length > 0, "must not be empty"),
+        v.maxLength(20_000, "at most 20000 characters"),
+      ),
+    }),
+  ),
   confirmedAt: v.optional(Instant),
   confirmIp: v.optional(v.pipe(v.string(), v.ip("must be an IP address"))),
   subject: v.optional(SubjectFactsBody),
@@ -175,4 +188,137 @@ export const ProblemSchema = v.object({
   status: v.number(),
   detail: v.optional(v.string()),
   errors: v.optional(v.array(v.object({ pointer: v.string(), detail: v.string() }))),
+});
+
+/** A header-bound text: CR/LF are refused later with a clear problem (DESIGN §4). */
+const HeaderText = (max: number) =>
+  v.pipe(v.string(), v.maxLength(max, `at most ${max} characters`));
+
+export const SendMessageBody = v.strictObject({
+  topic: TopicId,
+  from: v.strictObject({ email: Email, name: v.optional(HeaderText(200)) }),
+  replyTo: v.optional(v.strictObject({ email: Email, name: v.optional(HeaderText(200)) })),
+  subject: v.pipe(
+    v.string(),
+    v.nonEmpty("must not be empty"),
+    v.maxLength(998, "at most 998 characters"),
+  ),
+  template: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{1,64}$/, "a template name"))),
+  html: v.optional(v.pipe(v.string(), v.maxLength(2_000_000))),
+  text: v.optional(v.pipe(v.string(), v.maxLength(2_000_000))),
+  data: v.optional(v.record(v.string(), v.unknown())),
+  recipients: v.pipe(
+    v.array(
+      v.strictObject({
+        email: v.pipe(v.string(), v.maxLength(320)),
+        name: v.optional(HeaderText(200)),
+        data: v.optional(v.record(v.string(), v.unknown())),
+        country: v.optional(Country),
+        subscriberType: v.optional(v.picklist(SUBSCRIBER_TYPES)),
+      }),
+    ),
+    v.minLength(1, "at least one recipient"),
+    v.maxLength(10_000, "at most 10,000 recipients per request"),
+  ),
+  sendAt: v.optional(Instant),
+  dryRun: v.optional(v.boolean()),
+});
+
+export const SendResultSchema = v.object({
+  messageId: v.nullable(v.string()),
+  status: v.string(),
+  sendAt: v.optional(v.string()),
+  counts: v.object({ send: v.number(), suppress: v.number() }),
+  results: v.array(
+    v.object({
+      email: v.string(),
+      decision: v.picklist(["send", "suppress"]),
+      basis: v.nullable(v.string()),
+      reasons: v.array(v.string()),
+      justificationId: v.nullable(v.string()),
+    }),
+  ),
+});
+
+/* Tenant settings (DESIGN §5 `/v1/settings`). */
+
+const Months = v.pipe(
+  v.number(),
+  v.integer("must be an integer"),
+  v.minValue(1, "at least 1"),
+  v.maxValue(24, "at most 24: a tenant may only tighten the law's 24 months"),
+);
+
+/** A mapping patch: a topic sets the key, `null` removes it (RFC 7396). */
+const TopicMapping = <Key extends v.GenericSchema<string, string>>(key: Key) =>
+  v.pipe(
+    v.record(key, v.nullable(TopicId)),
+    v.check((map) => Object.keys(map).length <= 1000, "at most 1000 entries"),
+  );
+
+export const SettingsPatchBody = v.strictObject({
+  sendgrid: v.optional(
+    v.strictObject({
+      /** Write-only: stored sealed, never shown. `null` removes it. */
+      apiKey: v.optional(v.nullable(v.pipe(v.string(), v.nonEmpty("must not be empty")))),
+      /** The Signed Event Webhook's verification key, base64 DER as SendGrid shows it. */
+      webhookPublicKey: v.optional(
+        v.nullable(v.pipe(v.string(), v.nonEmpty("must not be empty"), v.maxLength(1000))),
+      ),
+      asmGroups: v.optional(
+        v.nullable(
+          TopicMapping(
+            v.pipe(v.string(), v.regex(/^[1-9]\d{0,9}$/, "an ASM group id (a positive integer)")),
+          ),
+        ),
+      ),
+      categories: v.optional(
+        v.nullable(
+          TopicMapping(v.pipe(v.string(), v.nonEmpty("must not be empty"), v.maxLength(255))),
+        ),
+      ),
+    }),
+  ),
+  retention: v.optional(
+    v.strictObject({
+      proofDays: v.optional(
+        v.pipe(v.number(), v.integer("must be an integer"), v.minValue(1), v.maxValue(36_525)),
+      ),
+      consentLifetimeMonths: v.optional(v.nullable(Months)),
+      softOptInMonths: v.optional(v.nullable(Months)),
+    }),
+  ),
+});
+
+export const SettingsSchema = v.object({
+  sendgrid: v.object({
+    apiKey: v.object({ set: v.boolean(), setAt: v.nullable(v.string()) }),
+    webhookPublicKey: v.nullable(v.string()),
+    webhookUrl: v.string(),
+    asmGroups: v.record(v.string(), v.string()),
+    categories: v.record(v.string(), v.string()),
+  }),
+  retention: v.object({
+    proofDays: v.number(),
+    consentLifetimeMonths: v.nullable(v.number()),
+    softOptInMonths: v.nullable(v.number()),
+  }),
+});
+
+export const WebhookReportSchema = v.object({
+  received: v.number(),
+  duplicates: v.number(),
+  applied: v.number(),
+  ignored: v.number(),
+  unmatched: v.number(),
+  invalid: v.number(),
+  evidence: v.number(),
+  unmatchedEvents: v.array(
+    v.object({
+      sgEventId: v.string(),
+      event: v.string(),
+      justificationId: v.nullable(v.string()),
+      detail: v.string(),
+    }),
+  ),
 });

@@ -1,5 +1,7 @@
 import type { Database } from "../db/database.js";
 import type { KeyedHasher } from "../domain/digest.js";
+import type { UnsubscribeTokenKey } from "../domain/unsubscribe-token.js";
+import type { MailProvider } from "./delivery/provider.js";
 
 /** What every service is given; nothing is read from the environment here. */
 export interface Deps {
@@ -13,8 +15,24 @@ export interface Deps {
   subjectKeyHasher: KeyedHasher;
   /** SHA-256 of the operator credential. */
   operatorTokenHash: string;
+  /** The master secret's key for signing unsubscribe and confirmation tokens. */
+  tokenKey: UnsubscribeTokenKey;
+  /**
+   * The master secret's key for secrets kept at rest (a tenant's SendGrid API
+   * key, AES-GCM: domain/secret-box.ts).
+   */
+  settingsKey: Uint8Array;
+  /** Base of the links in mail (unsubscribe, preferences, confirmation). */
+  publicUrl: string;
+  /** SendGrid, or the local outbox when no key is set. */
+  provider: MailProvider;
+  /**
+   * Runs work after the answer was sent (an import's processing). Unset, the
+   * HTTP app hands it to the Worker's `waitUntil` where there is one.
+   */
+  runInBackground?: (task: Promise<unknown>) => void;
 }
 
-export function subjectKeyOf(deps: Deps, tenantId: string, normalisedAddress: string) {
+export function subjectKeyOf(deps: Deps, tenantId: string, normalisedAddress: string): string {
   return deps.subjectKeyHasher(`${tenantId}\n${normalisedAddress}`);
 }

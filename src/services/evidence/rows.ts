@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { and, eq, max, sql } from "drizzle-orm";
 import { evidence, subjects } from "../../db/schema.js";
 import { isValidAddress, normaliseAddress } from "../../domain/address.js";
 import { newId } from "../../domain/ids.js";
@@ -39,7 +39,7 @@ export async function subjectOf(
       errors: [{ pointer, detail: "not a valid e-mail address" }],
     });
   }
-  const subjectKey = await subjectKeyOf(deps, tenantId, normaliseAddress(email));
+  const subjectKey = subjectKeyOf(deps, tenantId, normaliseAddress(email));
   return { tenantId, subjectKey, email: email.trim() };
 }
 
@@ -179,6 +179,35 @@ export function recorded(rows: readonly EvidenceInsert[]): RecordedEvidence[] {
   }));
 }
 
+/**
+ * Evidence dated before an erasure is never accepted (DESIGN §3 rule 1): it
+ * would not count for the decision, and storing it would bring back personal
+ * data the person had erased (GDPR Art. 17). Only what happened after the
+ * erasure — a fresh opt-in — is recorded.
+ */
+export async function assertAfterErasure(
+  deps: Deps,
+  subject: SubjectRef,
+  rows: readonly EvidenceInsert[],
+): Promise<void> {
+  const [erasure] = await deps.db
+    .select({ at: max(evidence.occurredAt) })
+    .from(evidence)
+    .where(
+      and(
+        eq(evidence.tenantId, subject.tenantId),
+        eq(evidence.subjectKey, subject.subjectKey),
+        eq(evidence.kind, "erasure"),
+      ),
+    );
+  const erasedAt = erasure?.at;
+  if (erasedAt != null && rows.some((row) => row.occurredAt <= erasedAt)) {
+    throw new ProblemError("evidence-predates-erasure", {
+      detail: "This address was erased; only evidence dated after the erasure (a fresh opt-in) is recorded.",
+    });
+  }
+}
+
 /** Writes the subject and its new evidence in one transaction. */
 export async function writeEvidence(
   deps: Deps,
@@ -186,6 +215,7 @@ export async function writeEvidence(
   facts: SubjectFactsInput | undefined,
   rows: EvidenceInsert[],
 ): Promise<RecordedEvidence[]> {
+  await assertAfterErasure(deps, subject, rows);
   const all = hasFacts(facts) ? [factsEvent(deps, subject, facts), ...rows] : rows;
   await deps.db.batch([upsertSubject(deps, subject, facts), deps.db.insert(evidence).values(all)]);
   return recorded(rows);

@@ -1,0 +1,123 @@
+import { and, desc, eq, lt } from "drizzle-orm";
+import { Hono } from "hono";
+import { html } from "hono/html";
+import * as v from "valibot";
+import { outbox } from "../../db/schema.js";
+import type { Deps } from "../../services/deps.js";
+import { requireScope } from "../auth.js";
+import type { AppEnv } from "../env.js";
+import { documented } from "../openapi.js";
+import { validate } from "../validate.js";
+
+const OutboxQuery = v.object({
+  limit: v.optional(
+    v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(500)),
+    "50",
+  ),
+  before: v.optional(v.string()),
+});
+
+/**
+ * The local outbox (no SendGrid key set): what would have been delivered, per
+ * tenant. JSON for tools and tests; a small page for people, which asks for
+ * an API key and reads the JSON with it (no cookie, no session).
+ */
+export function outboxRoutes(deps: Deps) {
+  return new Hono<AppEnv>()
+    .get(
+      "/v1/outbox",
+      documented({
+        summary: "Messages in the local outbox",
+        description:
+          "When no SendGrid key is set, messages are kept here instead of being delivered: one per recipient, rendered as sent, newest first. `before` pages by id.",
+        tag: "Sending",
+        auth: "send",
+      }),
+      requireScope(deps, "send"),
+      validate("query", OutboxQuery),
+      async (c) => {
+        const { limit, before } = c.req.valid("query");
+        const rows = await deps.db
+          .select()
+          .from(outbox)
+          .where(
+            and(
+              eq(outbox.tenantId, c.var.principal.tenant.id),
+              before ? lt(outbox.id, before) : undefined,
+            ),
+          )
+          .orderBy(desc(outbox.id))
+          .limit(limit);
+        return c.json({
+          provider: deps.provider.name,
+          messages: rows.map(({ tenantId: _tenant, createdAt, ...row }) => ({
+            ...row,
+            createdAt: new Date(createdAt).toISOString(),
+          })),
+        });
+      },
+    )
+    .get("/outbox", (c) => c.html(OUTBOX_PAGE));
+}
+
+const OUTBOX_PAGE = html`<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>Grounds — local outbox</title>
+    <style>
+      body { font: 16px/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem; color: #1a1a1a; }
+      form { display: flex; gap: .5rem; flex-wrap: wrap; align-items: end; }
+      label { display: flex; flex-direction: column; font-weight: 600; }
+      input { font: inherit; padding: .4rem; min-width: 22rem; border: 1px solid #666; border-radius: 4px; }
+      button { font: inherit; padding: .45rem 1rem; border-radius: 4px; border: 1px solid #174ea6; background: #1a56c8; color: #fff; }
+      article { border: 1px solid #ccc; border-radius: 6px; margin: 1rem 0; padding: .75rem 1rem; }
+      dl { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .75rem; margin: 0 0 .5rem; }
+      dt { font-weight: 600; } dd { margin: 0; word-break: break-all; }
+      iframe { width: 100%; min-height: 24rem; border: 1px solid #ddd; }
+      pre { white-space: pre-wrap; background: #f6f6f6; padding: .5rem; }
+      [role=status] { margin: 1rem 0; }
+    </style>
+  </head>
+  <body>
+    <h1>Local outbox</h1>
+    <p>No SendGrid key is set, so Grounds keeps outgoing mail here. Enter an API key with the <code>send</code> scope to see your tenant's messages. The key stays in this page.</p>
+    <form id="key-form">
+      <label for="key">API key<input id="key" name="key" type="password" autocomplete="off" required /></label>
+      <button type="submit">Show messages</button>
+    </form>
+    <div role="status" id="status"></div>
+    <main id="messages"></main>
+    <script>
+      const form = document.getElementById("key-form");
+      const status = document.getElementById("status");
+      const list = document.getElementById("messages");
+      const field = (dl, name, value) => {
+        const dt = document.createElement("dt"); dt.textContent = name;
+        const dd = document.createElement("dd"); dd.textContent = value;
+        dl.append(dt, dd);
+      };
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        status.textContent = "Loading…";
+        const res = await fetch("/v1/outbox?limit=100", { headers: { authorization: "Bearer " + form.key.value } });
+        if (!res.ok) { status.textContent = "The key was refused (" + res.status + ")."; return; }
+        const { messages } = await res.json();
+        status.textContent = messages.length + " message(s), newest first.";
+        list.replaceChildren(...messages.map((m) => {
+          const article = document.createElement("article");
+          const dl = document.createElement("dl");
+          field(dl, "To", m.to); field(dl, "From", m.from); field(dl, "Subject", m.subject); field(dl, "Sent", m.createdAt);
+          for (const [k, v] of Object.entries(m.headers)) field(dl, k, v);
+          field(dl, "Justification", m.justificationId ?? "");
+          const frame = document.createElement("iframe");
+          frame.setAttribute("sandbox", ""); frame.title = "HTML part of " + m.subject; frame.srcdoc = m.html ?? "";
+          const text = document.createElement("pre"); text.textContent = m.text;
+          article.append(dl, frame, text);
+          return article;
+        }));
+      });
+    </script>
+  </body>
+</html>`;

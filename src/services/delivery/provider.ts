@@ -1,0 +1,63 @@
+/**
+ * The provider boundary. An outgoing mail is shaped as SendGrid's v3
+ * `mail/send` body (snake_case, as on the wire), because that is the provider
+ * Grounds speaks; the local outbox takes the same shape, so both are
+ * interchangeable behind `MailProvider`.
+ */
+
+export interface MailAddress {
+  email: string;
+  name?: string;
+}
+
+export interface Personalization {
+  to: MailAddress[];
+  /** Per-recipient headers: List-Unsubscribe with the recipient's own token. */
+  headers?: Record<string, string>;
+  /**
+   * Per-recipient values (unsubscribe link, the "why you receive this"
+   * sentence, the recipient's own data): each key is replaced in the content
+   * by its value, as SendGrid's `substitutions` do.
+   */
+  substitutions?: Record<string, string>;
+  /** The justification id; never personal data. */
+  custom_args?: Record<string, string>;
+}
+
+export interface OutgoingMail {
+  from: MailAddress;
+  reply_to?: MailAddress;
+  subject: string;
+  /** text/plain first, then text/html (SendGrid's required order). */
+  content: { type: "text/plain" | "text/html"; value: string }[];
+  personalizations: Personalization[];
+  headers?: Record<string, string>;
+  categories?: string[];
+  custom_args?: Record<string, string>;
+  send_at?: number;
+}
+
+/** What the provider answered for one `mail/send` call (one chunk). */
+export type DeliveryOutcome =
+  | { status: "accepted"; providerMessageId: string | null }
+  | { status: "failed"; error: string };
+
+export interface SendOptions {
+  /** The tenant's own provider key, when it has one. */
+  apiKey?: string;
+  /** Whose mail it is (the outbox files it under the tenant). */
+  tenantId?: string;
+}
+
+export interface MailProvider {
+  readonly name: "sendgrid" | "outbox";
+  /**
+   * Hands one chunk (at most 1,000 personalizations) to the provider,
+   * retrying what the provider says is worth retrying. Never throws for a
+   * provider refusal: the outcome says it.
+   */
+  send(mail: OutgoingMail, options?: SendOptions): Promise<DeliveryOutcome>;
+}
+
+/** SendGrid's documented limit of personalizations per request. */
+export const MAX_PERSONALIZATIONS = 1000;

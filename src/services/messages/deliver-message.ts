@@ -1,0 +1,261 @@
+import { and, eq, gte, inArray } from "drizzle-orm";
+import { deliveryChunks, evidence, justifications, messages } from "../../db/schema.js";
+import { normaliseAddress } from "../../domain/address.js";
+import { decide } from "../../domain/decision/decide.js";
+import type { Topic } from "../../domain/topic.js";
+import type { Basis } from "../../domain/vocabulary.js";
+import type { OutgoingMail, Personalization } from "../delivery/provider.js";
+import type { Deps } from "../deps.js";
+import { appendJustifications, type JustificationDraft } from "../proofs/append-justifications.js";
+import type { JustificationRow } from "../proofs/justification-content.js";
+import { inJsonArray, loadSubjectHistories } from "../subject-facts.js";
+import { policyOf, type TenantRow } from "../tenant.js";
+import { getTopic } from "../topics.js";
+import { composeFor, type SendRequest } from "./compose.js";
+import { draftFor, type Recipient } from "./decide-recipients.js";
+
+type ChunkStatus = (typeof deliveryChunks.$inferSelect)["status"];
+
+/**
+ * Hands a proven message to the provider, chunk by chunk. Every chunk is
+ * marked `handing` before the provider call and its outcome recorded after;
+ * after a crash a `handing` chunk becomes `unknown` and is never sent again,
+ * so a message is never delivered twice, nor without its justification.
+ */
+export async function deliverMessage(
+  deps: Deps,
+  tenant: TenantRow,
+  messageId: string,
+): Promise<void> {
+  const message = await deps.db.query.messages.findFirst({
+    where: and(eq(messages.id, messageId), eq(messages.tenantId, tenant.id)),
+  });
+  if (!message?.request) return;
+  const request = message.request as unknown as SendRequest;
+  const topic = await getTopic(deps, tenant.id, request.topic);
+  const composed = composeFor(deps, tenant, topic, request);
+  const recipientsByAddress = new Map<string, Recipient>(
+    request.recipients.map((r) => [normaliseAddress(r.email), r]),
+  );
+  const chunks = await deps.db
+    .select({ chunk: deliveryChunks.chunk })
+    .from(deliveryChunks)
+    .where(and(eq(deliveryChunks.messageId, messageId), eq(deliveryChunks.status, "queued")))
+    .orderBy(deliveryChunks.chunk);
+  for (const { chunk } of chunks) {
+    await deliverChunk(deps, tenant, topic, messageId, chunk, composed, recipientsByAddress);
+  }
+  await settleMessage(deps, messageId);
+}
+
+async function deliverChunk(
+  deps: Deps,
+  tenant: TenantRow,
+  topic: Topic,
+  messageId: string,
+  chunk: number,
+  composed: ReturnType<typeof composeFor>,
+  recipientsByAddress: Map<string, Recipient>,
+): Promise<void> {
+  const pending = await recheck(deps, tenant, topic, messageId, chunk);
+  const claimed = await setChunkStatus(deps, messageId, chunk, "handing", "queued");
+  if (!claimed) return;
+  if (pending.length === 0) {
+    await setChunkStatus(deps, messageId, chunk, "accepted");
+    return;
+  }
+  const personalizations: Personalization[] = pending.map((row) => {
+    const recipient = recipientsByAddress.get(normaliseAddress(row.email ?? "")) ?? {
+      email: row.email ?? "",
+    };
+    return composed.personalize({
+      messageId,
+      justificationId: row.id,
+      subjectKey: row.subjectKey,
+      basis: row.basis as Basis,
+      evidence: row.evidence as { kind: string; at: string }[],
+      recipient,
+    });
+  });
+  const mail: OutgoingMail = { ...composed.mail, personalizations };
+  const outcome = await deps.provider.send(mail, { tenantId: tenant.id });
+  const now = deps.clock();
+  const ids = pending.map((row) => row.id);
+  await deps.db.batch([
+    deps.db
+      .update(deliveryChunks)
+      .set({
+        status: outcome.status,
+        providerMessageId: outcome.status === "accepted" ? outcome.providerMessageId : null,
+        error: outcome.status === "failed" ? outcome.error : null,
+        updatedAt: now,
+      })
+      .where(and(eq(deliveryChunks.messageId, messageId), eq(deliveryChunks.chunk, chunk))),
+    deps.db
+      .update(justifications)
+      .set({
+        status: outcome.status,
+        providerMessageId: outcome.status === "accepted" ? outcome.providerMessageId : null,
+        error: outcome.status === "failed" ? outcome.error : null,
+        statusAt: now,
+      })
+      .where(and(eq(justifications.tenantId, tenant.id), inJsonArray(justifications.id, ids))),
+  ]);
+}
+
+/**
+ * An objection or unsubscribe takes effect for the chunks of an in-flight
+ * send not yet handed to the provider: evidence recorded since the decision
+ * is looked for (one query), and where a recipient is now suppressed, a new
+ * justification supersedes the first and the first is cancelled. The first
+ * decision itself is never changed.
+ */
+async function recheck(
+  deps: Deps,
+  tenant: TenantRow,
+  topic: Topic,
+  messageId: string,
+  chunk: number,
+): Promise<JustificationRow[]> {
+  const pending = await deps.db
+    .select()
+    .from(justifications)
+    .where(
+      and(
+        eq(justifications.messageId, messageId),
+        eq(justifications.chunk, chunk),
+        eq(justifications.status, "pending"),
+      ),
+    );
+  if (pending.length === 0) return pending;
+  const decidedAt = Math.min(...pending.map((row) => row.decidedAt));
+  const changed = await deps.db
+    .selectDistinct({ subjectKey: evidence.subjectKey })
+    .from(evidence)
+    .where(
+      and(
+        eq(evidence.tenantId, tenant.id),
+        gte(evidence.recordedAt, decidedAt),
+        inJsonArray(
+          evidence.subjectKey,
+          pending.map((row) => row.subjectKey),
+        ),
+      ),
+    );
+  if (changed.length === 0) return pending;
+  const changedKeys = new Set(changed.map((row) => row.subjectKey));
+  const histories = await loadSubjectHistories(deps, tenant.id, [...changedKeys]);
+  const now = deps.clock();
+  const superseding: JustificationDraft[] = [];
+  const cancelled: string[] = [];
+  for (const row of pending) {
+    const history = histories.get(row.subjectKey);
+    if (!changedKeys.has(row.subjectKey) || !history) continue;
+    const decision = decide({
+      addressValid: true,
+      topic,
+      facts: history.facts,
+      evidence: history.evidence,
+      tenant: policyOf(tenant),
+      now,
+    });
+    if (decision.decision === "send") continue;
+    superseding.push({
+      ...draftFor(messageId, topic, row.subjectKey, row.email, decision, history, now),
+      supersedes: row.id,
+    });
+    cancelled.push(row.id);
+  }
+  if (cancelled.length === 0) return pending;
+  await deps.db.transaction(async (tx) => {
+    await appendJustifications(tx, tenant.id, superseding);
+    await tx
+      .update(justifications)
+      .set({ status: "cancelled", statusAt: now })
+      .where(
+        and(eq(justifications.tenantId, tenant.id), inJsonArray(justifications.id, cancelled)),
+      );
+  });
+  const gone = new Set(cancelled);
+  return pending.filter((row) => !gone.has(row.id));
+}
+
+async function setChunkStatus(
+  deps: Deps,
+  messageId: string,
+  chunk: number,
+  status: ChunkStatus,
+  from?: ChunkStatus,
+): Promise<boolean> {
+  const updated = await deps.db
+    .update(deliveryChunks)
+    .set({ status, updatedAt: deps.clock() })
+    .where(
+      and(
+        eq(deliveryChunks.messageId, messageId),
+        eq(deliveryChunks.chunk, chunk),
+        ...(from ? [eq(deliveryChunks.status, from)] : []),
+      ),
+    )
+    .returning({ chunk: deliveryChunks.chunk });
+  return updated.length > 0;
+}
+
+/** The message's status from its chunks' outcomes. */
+export async function settleMessage(deps: Deps, messageId: string): Promise<void> {
+  const chunks = await deps.db
+    .select({ status: deliveryChunks.status })
+    .from(deliveryChunks)
+    .where(eq(deliveryChunks.messageId, messageId));
+  if (chunks.some((c) => c.status === "queued" || c.status === "handing")) return;
+  const failed = chunks.filter((c) => c.status === "failed" || c.status === "unknown").length;
+  const status = failed === 0 ? "sent" : failed === chunks.length ? "failed" : "partially-failed";
+  await deps.db
+    .update(messages)
+    .set({ status, updatedAt: deps.clock() })
+    .where(eq(messages.id, messageId));
+}
+
+/**
+ * After a restart: a chunk caught `handing` may or may not have reached the
+ * provider, so it becomes `unknown` (its rows too) and is never re-sent; the
+ * chunks still `queued` are delivered.
+ */
+export async function recoverInterruptedSends(deps: Deps): Promise<string[]> {
+  const interrupted = await deps.db
+    .select({ messageId: deliveryChunks.messageId, chunk: deliveryChunks.chunk })
+    .from(deliveryChunks)
+    .where(eq(deliveryChunks.status, "handing"));
+  const now = deps.clock();
+  for (const { messageId, chunk } of interrupted) {
+    await deps.db.batch([
+      deps.db
+        .update(deliveryChunks)
+        .set({
+          status: "unknown",
+          error: "interrupted while handing to the provider",
+          updatedAt: now,
+        })
+        .where(and(eq(deliveryChunks.messageId, messageId), eq(deliveryChunks.chunk, chunk))),
+      deps.db
+        .update(justifications)
+        .set({
+          status: "unknown",
+          error: "interrupted while handing to the provider",
+          statusAt: now,
+        })
+        .where(
+          and(
+            eq(justifications.messageId, messageId),
+            eq(justifications.chunk, chunk),
+            inArray(justifications.status, ["pending"]),
+          ),
+        ),
+    ]);
+  }
+  const sending = await deps.db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(eq(messages.status, "sending"));
+  return sending.map((m) => m.id);
+}

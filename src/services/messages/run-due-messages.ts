@@ -1,0 +1,52 @@
+import { and, eq, lte } from "drizzle-orm";
+import { messages } from "../../db/schema.js";
+import type { Deps } from "../deps.js";
+import { loadTenant } from "../tenant.js";
+import { getTopic } from "../topics.js";
+import type { SendRequest } from "./compose.js";
+import { decideRecipients } from "./decide-recipients.js";
+import { deliverMessage, recoverInterruptedSends } from "./deliver-message.js";
+import { proveMessage } from "./send-message.js";
+
+/**
+ * Sends the scheduled messages whose time has come. A message is claimed by
+ * moving it from `scheduled` in one conditional update, so two schedulers
+ * never send it twice. Recipients are decided when the message goes, not
+ * when it was scheduled: an objection in between is honoured.
+ */
+export async function runDueMessages(deps: Deps): Promise<number> {
+  const due = await deps.db
+    .select({ id: messages.id, tenantId: messages.tenantId })
+    .from(messages)
+    .where(and(eq(messages.status, "scheduled"), lte(messages.sendAt, deps.clock())))
+    .limit(100);
+  let sent = 0;
+  for (const { id, tenantId } of due) {
+    const claimed = await deps.db
+      .update(messages)
+      .set({ status: "sending", updatedAt: deps.clock() })
+      .where(and(eq(messages.id, id), eq(messages.status, "scheduled")))
+      .returning({ request: messages.request });
+    const request = claimed[0]?.request as unknown as SendRequest | undefined;
+    if (!request) continue;
+    const tenant = await loadTenant(deps, tenantId);
+    const topic = await getTopic(deps, tenantId, request.topic);
+    const decided = await decideRecipients(deps, tenant, topic, id, request.recipients);
+    await proveMessage(deps, tenant, topic.id, id, request, decided);
+    await deliverMessage(deps, tenant, id);
+    sent += 1;
+  }
+  return sent;
+}
+
+/**
+ * At start: sends cut off by a restart are finished — chunks that were being
+ * handed over become `unknown` (never re-sent), queued chunks are delivered.
+ */
+export async function resumeInterruptedSends(deps: Deps): Promise<void> {
+  for (const messageId of await recoverInterruptedSends(deps)) {
+    const message = await deps.db.query.messages.findFirst({ where: eq(messages.id, messageId) });
+    if (!message) continue;
+    await deliverMessage(deps, await loadTenant(deps, message.tenantId), messageId);
+  }
+}

@@ -1,0 +1,170 @@
+import { deliveryChunks, messages } from "../../db/schema.js";
+import { newId } from "../../domain/ids.js";
+import { ProblemError } from "../../problems.js";
+import { MAX_PERSONALIZATIONS } from "../delivery/provider.js";
+import type { Deps } from "../deps.js";
+import { appendJustifications } from "../proofs/append-justifications.js";
+import type { TenantRow } from "../tenant.js";
+import { findTopic } from "../topics.js";
+import { composeFor, type SendRequest } from "./compose.js";
+import { decideRecipients, type RecipientDecision, uniqueRecipients } from "./decide-recipients.js";
+import { deliverMessage } from "./deliver-message.js";
+
+export interface SendResult {
+  messageId: string | null;
+  status: "dry-run" | "scheduled" | "sent" | "partially-failed" | "failed" | "sending";
+  sendAt?: string;
+  counts: { send: number; suppress: number };
+  results: {
+    email: string;
+    decision: "send" | "suppress";
+    basis: string | null;
+    reasons: string[];
+    justificationId: string | null;
+  }[];
+}
+
+/**
+ * Sends one message to many recipients (DESIGN §3–§6): refuses what cannot be
+ * made compliant before anything is written; decides for every recipient;
+ * writes every justification — sent or suppressed — in one transaction before
+ * anything is handed to the provider; then delivers in chunks.
+ */
+export async function sendMessage(
+  deps: Deps,
+  tenant: TenantRow,
+  request: SendRequest,
+): Promise<SendResult> {
+  const topic = await findTopic(deps, tenant.id, request.topic);
+  if (!topic) {
+    throw new ProblemError("unknown-topic", {
+      detail: `Topic "${request.topic}" is not defined for this tenant.`,
+      errors: [{ pointer: "/topic", detail: "unknown topic" }],
+    });
+  }
+  // Refuses header injection, an unverified From domain, a missing sender
+  // identity or missing content — before anything is decided or written.
+  composeFor(deps, tenant, topic, request);
+  const recipients = uniqueRecipients(request.recipients);
+  const now = deps.clock();
+  const messageId = newId("msg", now);
+
+  if (request.sendAt !== undefined && request.sendAt > now && !request.dryRun) {
+    await deps.db.insert(messages).values({
+      id: messageId,
+      tenantId: tenant.id,
+      topic: topic.id,
+      status: "scheduled",
+      request: { ...request, recipients } as unknown as Record<string, unknown>,
+      sendAt: request.sendAt,
+      recipients: recipients.length,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return {
+      messageId,
+      status: "scheduled",
+      sendAt: new Date(request.sendAt).toISOString(),
+      counts: { send: 0, suppress: 0 },
+      results: [],
+    };
+  }
+
+  const decided = await decideRecipients(deps, tenant, topic, messageId, recipients);
+  if (request.dryRun) return summarise(null, "dry-run", decided, false);
+  await proveMessage(deps, tenant, topic.id, messageId, { ...request, recipients }, decided);
+  await deliverMessage(deps, tenant, messageId);
+  const message = await deps.db.query.messages.findFirst({
+    where: (m, { eq }) => eq(m.id, messageId),
+  });
+  return summarise(
+    messageId,
+    (message?.status ?? "sending") as SendResult["status"],
+    decided,
+    true,
+  );
+}
+
+/**
+ * Writes the message, every recipient's justification (chained) and the
+ * delivery chunks in ONE write transaction: either all the proof exists, or
+ * nothing does and nothing is sent.
+ */
+export async function proveMessage(
+  deps: Deps,
+  tenant: TenantRow,
+  topicId: string,
+  messageId: string,
+  request: SendRequest,
+  decided: RecipientDecision[],
+): Promise<void> {
+  const now = deps.clock();
+  let sendIndex = 0;
+  const drafts = decided.map(({ draft }) => {
+    if (draft.decision !== "send") return draft;
+    const chunk = Math.floor(sendIndex / MAX_PERSONALIZATIONS);
+    sendIndex += 1;
+    return { ...draft, chunk };
+  });
+  const chunkCount = Math.ceil(sendIndex / MAX_PERSONALIZATIONS);
+  await deps.db.transaction(async (tx) => {
+    const counts = {
+      recipients: decided.length,
+      sendCount: sendIndex,
+      suppressCount: decided.length - sendIndex,
+    };
+    // A scheduled message exists already; it becomes this send.
+    await tx
+      .insert(messages)
+      .values({
+        id: messageId,
+        tenantId: tenant.id,
+        topic: topicId,
+        status: "sending",
+        request: request as unknown as Record<string, unknown>,
+        sendAt: null,
+        ...counts,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflictDoUpdate({
+        target: messages.id,
+        set: { status: "sending", ...counts, updatedAt: now },
+      });
+    await appendJustifications(tx, tenant.id, drafts);
+    if (chunkCount > 0) {
+      await tx.insert(deliveryChunks).values(
+        Array.from({ length: chunkCount }, (_, chunk) => ({
+          messageId,
+          chunk,
+          status: "queued" as const,
+          updatedAt: now,
+        })),
+      );
+    }
+  });
+  decided.forEach((d, i) => {
+    const draft = drafts[i];
+    if (draft) d.draft = draft;
+  });
+}
+
+function summarise(
+  messageId: string | null,
+  status: SendResult["status"],
+  decided: readonly RecipientDecision[],
+  proven: boolean,
+): SendResult {
+  let send = 0;
+  const results = decided.map(({ recipient, decision, draft }) => {
+    if (decision.decision === "send") send += 1;
+    return {
+      email: recipient.email.trim(),
+      decision: decision.decision,
+      basis: decision.basis,
+      reasons: decision.reasons,
+      justificationId: proven ? draft.id : null,
+    };
+  });
+  return { messageId, status, counts: { send, suppress: decided.length - send }, results };
+}
