@@ -13,6 +13,7 @@ import { keyRoutes } from "./routes/keys.js";
 import { messageRoutes } from "./routes/messages.js";
 import { metaRoutes } from "./routes/meta.js";
 import { outboxRoutes } from "./routes/outbox.js";
+import { sendGridRoutes } from "./routes/sendgrid.js";
 import { settingsRoutes } from "./routes/settings.js";
 import { tenantRoutes } from "./routes/tenants.js";
 import { topicRoutes } from "./routes/topics.js";
@@ -50,6 +51,8 @@ export function createApp(deps: Deps) {
       : (c.req.path === "/v1/messages" ? sendLimit : defaultLimit)(c, next),
   );
   app.use("/webhooks/*", limitBody(MAX_WEBHOOK_BODY_BYTES, "16 MiB"));
+  // SendGrid's own limit for a mail is 30 MB.
+  app.use("/v3/*", sendLimit);
   app.route("/", metaRoutes());
   app.route("/", tenantRoutes(deps));
   app.route("/", keyRoutes(deps));
@@ -58,6 +61,7 @@ export function createApp(deps: Deps) {
   app.route("/", decisionRoutes(deps));
   app.route("/", messageRoutes(deps));
   app.route("/", outboxRoutes(deps));
+  app.route("/", sendGridRoutes(deps));
   app.route("/", importRoutes(deps));
   app.route("/", settingsRoutes(deps));
   app.route("/", webhookRoutes(deps));

@@ -26,6 +26,9 @@ export interface SendRequest {
   recipients: Recipient[];
   sendAt?: number | undefined;
   dryRun?: boolean | undefined;
+  /** The v3 drop-in: the caller's categories and custom args, passed on. */
+  categories?: string[] | undefined;
+  customArgs?: Record<string, string> | undefined;
 }
 
 export function identityOf(tenant: TenantRow): SenderIdentity {
@@ -83,6 +86,8 @@ export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request:
         }
       : {}),
     subject: composed.subject,
+    ...(request.categories?.length ? { categories: request.categories } : {}),
+    ...(request.customArgs ? { custom_args: request.customArgs } : {}),
     content: [
       { type: "text/plain", value: composed.text },
       ...(composed.html === null ? [] : [{ type: "text/html" as const, value: composed.html }]),
@@ -124,7 +129,7 @@ export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request:
           : { email: recipient.email.trim() },
       ],
       ...(headers ? { headers } : {}),
-      substitutions,
+      substitutions: { ...recipient.substitutions, ...substitutions },
       custom_args: { justification_id: input.justificationId },
     };
   }

@@ -21,6 +21,11 @@ export interface Recipient {
   data?: Record<string, unknown> | undefined;
   country?: string | undefined;
   subscriberType?: SubscriberType | undefined;
+  /**
+   * The caller's own SendGrid substitutions for this recipient (the v3
+   * drop-in): passed on beside the gateway's, which win on a clash.
+   */
+  substitutions?: Record<string, string> | undefined;
 }
 
 /** One recipient's decision, ready to be proven. */

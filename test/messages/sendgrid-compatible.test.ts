@@ -1,0 +1,173 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { Client } from "@sendgrid/client";
+import { MailService } from "@sendgrid/mail";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { justifications, outbox } from "../../src/db/schema.js";
+import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { consentData, seedEvidence } from "./seed.js";
+
+/**
+ * `POST /v3/mail/send` with the real `@sendgrid/mail` client: a tool that
+ * already uses it sends through Grounds by changing the base URL and the key.
+ */
+
+let gw: TestGateway;
+let key: string;
+let tenantId: string;
+let server: ReturnType<typeof serve>;
+let baseUrl: string;
+const sgMail = new MailService();
+
+beforeAll(async () => {
+  gw = await startTestGateway();
+  ({ key, tenantId } = await createTenantWithTopics(gw));
+  server = serve({ fetch: gw.app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // As a tool would configure it: the key, then the base URL (setApiKey()
+  // resets the base URL), on the client the mail service sends with.
+  const client = new Client();
+  client.setApiKey(key);
+  client.setDefaultRequest("baseUrl", baseUrl);
+  sgMail.setClient(client);
+  const now = gw.clock();
+  await seedEvidence(gw, tenantId, [
+    {
+      email: "yes@sg.example",
+      kind: "consent-granted",
+      topic: "tips",
+      at: now - 86_400_000,
+      data: consentData,
+    },
+    {
+      email: "cc-yes@sg.example",
+      kind: "consent-granted",
+      topic: "tips",
+      at: now - 86_400_000,
+      data: consentData,
+    },
+    {
+      email: "objected@sg.example",
+      kind: "consent-granted",
+      topic: "tips",
+      at: now - 3 * 86_400_000,
+      data: consentData,
+    },
+    {
+      email: "objected@sg.example",
+      kind: "objection",
+      topic: "*",
+      at: now - 86_400_000,
+      data: { channel: "email" },
+    },
+  ]);
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await gw.stop();
+});
+
+const deliveredTo = async (messageId: string) => {
+  const rows = await gw.deps.db
+    .select({ to: outbox.to, headers: outbox.headers, html: outbox.html })
+    .from(outbox)
+    .innerJoin(justifications, eq(justifications.id, outbox.justificationId))
+    .where(eq(justifications.messageId, messageId));
+  return rows;
+};
+
+describe("the real @sendgrid/mail client through Grounds", () => {
+  it("removes suppressed recipients and answers as SendGrid does", async () => {
+    const [response] = await sgMail.send({
+      to: ["yes@sg.example", "objected@sg.example", "stranger@sg.example"],
+      cc: "cc-yes@sg.example",
+      from: { email: "news@optika.example", name: "Optika" },
+      subject: "Hello -name-",
+      html: "<p>Hi -name-, here are some tips.</p>",
+      customArgs: { topic: "tips", campaign: "autumn" },
+      substitutions: { "-name-": "friend" },
+      substitutionWrappers: ["", ""],
+    });
+    expect(response.statusCode).toBe(202);
+    const messageId = String(response.headers["x-message-id"]);
+    expect(messageId).toMatch(/^msg_/);
+    const delivered = await deliveredTo(messageId);
+    expect(delivered.map((d) => d.to).sort()).toEqual(["cc-yes@sg.example", "yes@sg.example"]);
+    for (const mail of delivered) {
+      expect(mail.headers["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
+      // The caller's substitutions are applied; the footer is there.
+      expect(mail.html).toContain("Hi friend");
+      expect(mail.html).toContain("Optika Praha s.r.o.");
+    }
+    const proofs = await gw.deps.db
+      .select({ email: justifications.email, reasons: justifications.reasons })
+      .from(justifications)
+      .where(eq(justifications.messageId, messageId));
+    expect(proofs).toHaveLength(4);
+    expect(proofs.find((p) => p.email === "objected@sg.example")?.reasons).toEqual(["objected"]);
+    expect(proofs.find((p) => p.email === "stranger@sg.example")?.reasons).toEqual(["no-basis"]);
+  });
+
+  it("takes the topic from the tenant's category mapping", async () => {
+    const settings = await gw.request("/v1/settings", {
+      method: "PATCH",
+      key,
+      json: { sendgrid: { categories: { newsletter: "tips" } } },
+    });
+    expect(settings.status).toBe(200);
+    const [response] = await sgMail.send({
+      to: "yes@sg.example",
+      from: "news@optika.example",
+      subject: "Mapped",
+      text: "Tips by category.",
+      categories: ["newsletter"],
+    });
+    expect(response.statusCode).toBe(202);
+    expect(await deliveredTo(String(response.headers["x-message-id"]))).toHaveLength(1);
+  });
+
+  it("refuses, in SendGrid's error shape, what Grounds cannot make compliant", async () => {
+    const error = await sgMail
+      .send({ to: "yes@sg.example", from: "news@optika.example", subject: "No topic", text: "?" })
+      .then(() => null)
+      .catch(
+        (e: {
+          code: number;
+          response: { body: { errors: { message: string; field: string | null }[] } };
+        }) => e,
+      );
+    expect(error?.code).toBe(400);
+    expect(error?.response.body.errors[0]?.field).toBe("custom_args.topic");
+
+    const spoofed = await sgMail
+      .send({
+        to: "yes@sg.example",
+        from: "news@elsewhere.example",
+        subject: "Spoof",
+        text: "?",
+        customArgs: { topic: "tips" },
+      })
+      .then(() => null)
+      .catch((e: { code: number; response: { body: { errors: { help: string }[] } } }) => e);
+    expect(spoofed?.code).toBe(422);
+    expect(spoofed?.response.body.errors[0]?.help).toBe("/problems/unverified-sender-domain");
+  });
+
+  it("refuses a wrong key", async () => {
+    const res = await fetch(`${baseUrl}/v3/mail/send`, {
+      method: "POST",
+      headers: { authorization: "Bearer SG.nope", "content-type": "application/json" },
+      body: JSON.stringify({
+        personalizations: [{ to: [{ email: "yes@sg.example" }] }],
+        from: { email: "news@optika.example" },
+        subject: "x",
+        content: [{ type: "text/plain", value: "x" }],
+      }),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { errors: unknown[] }).errors).toHaveLength(1);
+  });
+});
