@@ -32,21 +32,21 @@ import {
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { htmlToText } from "../src/domain/compliance/html-to-text.ts";
+import { htmlToText } from "../src/domain/compliance/html-to-text.js";
 import {
   listPlaceholders,
   type PlaceholderNode,
   parsePlaceholders,
-} from "../src/domain/compliance/placeholders.ts";
+} from "../src/domain/compliance/placeholders.js";
 import {
   COMMON_RECIPIENT_VALUES,
   MARKETING_RECIPIENT_VALUES,
-} from "../src/domain/compliance/substitutions.ts";
+} from "../src/domain/compliance/substitutions.js";
 import type {
   CompiledFooter,
   CompiledTemplate,
   TemplateClass,
-} from "../src/domain/compliance/template-types.ts";
+} from "../src/domain/compliance/template-types.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const templatesDir = join(root, "templates");
