@@ -1,4 +1,11 @@
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 
 /**
  * The gateway's storage. Times are epoch milliseconds (integers). Evidence is
@@ -142,4 +149,283 @@ export const idempotencyKeys = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
+);
+
+/**
+ * The head of each tamper-evident chain of a tenant (docs/proof-log.md): the
+ * sequence number and hash of its last row. Appending reads and moves it in
+ * one write transaction, so a chain never forks.
+ */
+export const chainHeads = sqliteTable(
+  "chain_heads",
+  {
+    tenantId: text("tenant_id").notNull(),
+    chain: text("chain", { enum: ["justifications"] }).notNull(),
+    seq: integer("seq").notNull(),
+    hash: text("hash").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.chain] })],
+);
+
+/**
+ * A send: one message to many recipients. `request` keeps what is needed to
+ * send it later (a scheduled send) or to resume it after a restart.
+ */
+export const messages = sqliteTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    topic: text("topic").notNull(),
+    status: text("status", {
+      enum: ["scheduled", "sending", "sent", "partially-failed", "failed", "cancelled"],
+    }).notNull(),
+    request: text("request", { mode: "json" }).$type<Record<string, unknown>>(),
+    sendAt: integer("send_at"),
+    recipients: integer("recipients").notNull(),
+    sendCount: integer("send_count").notNull().default(0),
+    suppressCount: integer("suppress_count").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("messages_tenant").on(t.tenantId, t.createdAt),
+    index("messages_due").on(t.status, t.sendAt),
+  ],
+);
+
+/**
+ * The proof log (DESIGN §2, §6): one row per (message, recipient), written
+ * before the message is handed to the provider. The decision columns and
+ * `seq`/`prevHash`/`hash` are the hashed, never-changing part; the delivery
+ * outcome (`status` onward) follows outside the hashed content.
+ */
+export const justifications = sqliteTable(
+  "justifications",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    seq: integer("seq").notNull(),
+    prevHash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
+    messageId: text("message_id").notNull(),
+    subjectKey: text("subject_key").notNull(),
+    topic: text("topic").notNull(),
+    decision: text("decision", { enum: ["send", "suppress"] }).notNull(),
+    basis: text("basis"),
+    reasons: text("reasons", { mode: "json" }).$type<string[]>().notNull(),
+    ruleSet: text("rule_set").notNull(),
+    evidence: text("evidence", { mode: "json" }).$type<unknown[]>().notNull(),
+    trace: text("trace", { mode: "json" }).$type<unknown[]>().notNull(),
+    decidedAt: integer("decided_at").notNull(),
+    /** The justification this one supersedes (a later re-check before delivery). */
+    supersedes: text("supersedes"),
+    /** The address as given, for staff; not hashed, removed on erasure. */
+    email: text("email"),
+    /** Which delivery chunk of the message the recipient is in (sends only). */
+    chunk: integer("chunk"),
+    status: text("status", {
+      enum: [
+        "pending",
+        "suppressed",
+        "accepted",
+        "delivered",
+        "bounced",
+        "dropped",
+        "failed",
+        "unknown",
+        "cancelled",
+        // From the provider's Event Webhook: delayed (still retrying), and
+        // refused by the receiving server for a reason not about the address.
+        "deferred",
+        "blocked",
+      ],
+    }).notNull(),
+    providerMessageId: text("provider_message_id"),
+    error: text("error"),
+    statusAt: integer("status_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("justifications_chain").on(t.tenantId, t.seq),
+    index("justifications_message").on(t.messageId, t.chunk),
+    index("justifications_subject").on(t.tenantId, t.subjectKey),
+    index("justifications_decided").on(t.tenantId, t.decidedAt),
+  ],
+);
+
+/**
+ * The delivery chunks of a send (at most 1,000 recipients each). A chunk is
+ * marked `handing` before the provider call: after a crash such a chunk is
+ * `unknown` and never sent again, so nothing goes out twice.
+ */
+export const deliveryChunks = sqliteTable(
+  "delivery_chunks",
+  {
+    messageId: text("message_id").notNull(),
+    chunk: integer("chunk").notNull(),
+    status: text("status", {
+      enum: ["queued", "handing", "accepted", "failed", "unknown"],
+    }).notNull(),
+    providerMessageId: text("provider_message_id"),
+    error: text("error"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.chunk] })],
+);
+
+/** The local outbox: what would have gone to the provider when no key is set. */
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    justificationId: text("justification_id"),
+    to: text("to").notNull(),
+    from: text("from").notNull(),
+    subject: text("subject").notNull(),
+    headers: text("headers", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    text: text("text").notNull(),
+    html: text("html"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("outbox_tenant").on(t.tenantId, t.createdAt)],
+);
+
+/**
+ * Bulk imports of evidence (DESIGN §5 `POST /v1/imports`): a job per file.
+ * The file is stored first (`import_chunks`), answered 202, then processed in
+ * batches; `processed` counts the file's records done so far, so a job cut
+ * off by a restart resumes after them. `leaseUntil` keeps two processors off
+ * one job.
+ */
+export const imports = sqliteTable(
+  "imports",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    format: text("format", { enum: ["csv", "ndjson", "mailchimp", "listmonk"] }).notNull(),
+    /** How to read the file: default topics, default row type, column map. */
+    options: text("options", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    status: text("status", {
+      enum: ["receiving", "queued", "processing", "done", "failed"],
+    }).notNull(),
+    idempotencyKey: text("idempotency_key"),
+    /** Bytes received, and the characters they decoded to (for progress). */
+    bytes: integer("bytes").notNull().default(0),
+    chars: integer("chars").notNull().default(0),
+    chunks: integer("chunks").notNull().default(0),
+    processed: integer("processed").notNull().default(0),
+    imported: integer("imported").notNull().default(0),
+    skipped: integer("skipped").notNull().default(0),
+    rejected: integer("rejected").notNull().default(0),
+    /** Characters of the file read so far. */
+    position: integer("position").notNull().default(0),
+    /** Why the job failed as a whole (never a value from the file). */
+    error: text("error"),
+    leaseUntil: integer("lease_until"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [
+    index("imports_tenant").on(t.tenantId, t.createdAt),
+    index("imports_status").on(t.status),
+    uniqueIndex("imports_idempotency").on(t.tenantId, t.idempotencyKey),
+  ],
+);
+
+/**
+ * The raw text of an import, in order. It holds addresses, so it is kept only
+ * until the job is done (then deleted), never longer.
+ */
+export const importChunks = sqliteTable(
+  "import_chunks",
+  {
+    importId: text("import_id")
+      .notNull()
+      .references(() => imports.id),
+    seq: integer("seq").notNull(),
+    text: text("text").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.seq] })],
+);
+
+/** The rows an import refused: line number and reason (never the row's values). */
+export const importRejections = sqliteTable(
+  "import_rejections",
+  {
+    importId: text("import_id")
+      .notNull()
+      .references(() => imports.id),
+    line: integer("line").notNull(),
+    reason: text("reason").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.line] })],
+);
+
+/**
+ * A tenant's settings (DESIGN §5 `/v1/settings`) beyond the tenants row: its
+ * own SendGrid API key, sealed with AES-GCM under a key derived from
+ * GROUNDS_SECRET (domain/secret-box.ts; never stored in clear, never shown),
+ * the public key that verifies its signed Event Webhook, and the mapping of
+ * SendGrid ASM group ids and categories to its topics.
+ */
+export const tenantSettings = sqliteTable("tenant_settings", {
+  tenantId: text("tenant_id")
+    .primaryKey()
+    .references(() => tenants.id),
+  sendgridApiKeyCiphertext: text("sendgrid_api_key_ciphertext"),
+  sendgridApiKeySetAt: integer("sendgrid_api_key_set_at"),
+  /** Base64 DER (SPKI) of the ECDSA P-256 key SendGrid shows in Mail Settings. */
+  webhookPublicKey: text("webhook_public_key"),
+  /** SendGrid ASM group id → topic id. */
+  asmGroupTopics: text("asm_group_topics", { mode: "json" })
+    .$type<Record<string, string>>()
+    .notNull()
+    .$defaultFn(() => ({})),
+  /** SendGrid category → topic id. */
+  categoryTopics: text("category_topics", { mode: "json" })
+    .$type<Record<string, string>>()
+    .notNull()
+    .$defaultFn(() => ({})),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Every provider event received, once (SendGrid redelivers: the key is
+ * `sg_event_id` within the tenant), with what came of it: `applied`,
+ * `ignored` (e.g. a machine open), `unmatched` (no justification of this
+ * tenant by the event's `justification_id`: kept and reported, never
+ * dropped) or `invalid`. It holds no address: the subject is its keyed hash.
+ */
+export const providerEvents = sqliteTable(
+  "provider_events",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    sgEventId: text("sg_event_id").notNull(),
+    event: text("event").notNull(),
+    /** When it happened, by the provider's `timestamp`. */
+    occurredAt: integer("occurred_at"),
+    receivedAt: integer("received_at").notNull(),
+    justificationId: text("justification_id"),
+    subjectKey: text("subject_key"),
+    providerMessageId: text("provider_message_id"),
+    status: text("status", { enum: ["applied", "ignored", "unmatched", "invalid"] }).notNull(),
+    /** Why it was ignored, unmatched or invalid (never a value from the event). */
+    detail: text("detail"),
+    /** The evidence event it recorded, if any. */
+    evidenceId: text("evidence_id"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.sgEventId] }),
+    index("provider_events_status").on(t.tenantId, t.status, t.receivedAt),
+  ],
 );

@@ -1,13 +1,21 @@
 import { serve } from "@hono/node-server";
 import { readConfig } from "../config.js";
 import { resumeImports } from "../services/imports/process.js";
+import { resumeInterruptedSends, runDueMessages } from "../services/messages/run-due-messages.js";
 import { createNodeGateway } from "./node-gateway.js";
 
 /** Grounds on Node: the embedded libSQL file by default. */
 const config = readConfig(process.env);
 const gateway = await createNodeGateway(config);
-// Imports a restart cut off go on where they stopped.
+// Imports and sends a restart cut off go on where they stopped.
 gateway.deps.runInBackground?.(resumeImports(gateway.deps));
+gateway.deps.runInBackground?.(resumeInterruptedSends(gateway.deps));
+// Scheduled sends (`sendAt`) go when due; they are in the database, so a
+// restart loses none.
+const SCHEDULER_INTERVAL_MS = 15_000;
+const scheduler = setInterval(() => {
+  gateway.deps.runInBackground?.(runDueMessages(gateway.deps));
+}, SCHEDULER_INTERVAL_MS);
 
 if (gateway.generatedOperatorToken) {
   console.log(
@@ -30,6 +38,7 @@ const server = serve({ fetch: gateway.app.fetch, port: config.port }, (info) => 
 });
 
 function shutdown() {
+  clearInterval(scheduler);
   server.close(() => {
     gateway.close();
     process.exit(0);

@@ -1,0 +1,31 @@
+import { Hono } from "hono";
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../../domain/sendgrid-signature.js";
+import type { Deps } from "../../services/deps.js";
+import { receiveSendGridEvents } from "../../services/webhooks/receive-sendgrid-events.js";
+import type { AppEnv } from "../env.js";
+import { documented } from "../openapi.js";
+import { WebhookReportSchema } from "../schemas.js";
+
+/** Provider webhooks: authenticated by the provider's signature, not by an API key. */
+export function webhookRoutes(deps: Deps) {
+  return new Hono<AppEnv>().post(
+    "/webhooks/sendgrid/:tenant",
+    documented({
+      summary: "SendGrid Event Webhook",
+      description: `SendGrid's signed Event Webhook for one tenant (set its URL and verification key in \`/v1/settings\`). The ECDSA signature (\`${SIGNATURE_HEADER}\`, over \`${TIMESTAMP_HEADER}\` followed by the raw body) is verified with the tenant's public key before the body is read; a missing or bad signature is \`401 /problems/invalid-signature\`, a signing time more than 10 minutes from now \`401 /problems/stale-webhook\`. Hard bounces and spam complaints become suppressions, unsubscribes objections, group resubscribes consent, opens and clicks engagement (machine opens ignored); delivery events update the justification's status. Events are deduplicated by \`sg_event_id\` and a POST applies in one transaction, so redelivery changes nothing. Events naming no justification of this tenant are kept and reported as \`unmatched\`.`,
+      tag: "Webhooks",
+      auth: "public",
+      response: WebhookReportSchema,
+    }),
+    async (c) => {
+      // The raw bytes: the signature covers them exactly as sent.
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      const report = await receiveSendGridEvents(deps, c.req.param("tenant"), {
+        signature: c.req.header(SIGNATURE_HEADER),
+        timestamp: c.req.header(TIMESTAMP_HEADER),
+        body,
+      });
+      return c.json(report);
+    },
+  );
+}

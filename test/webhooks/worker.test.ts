@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readConfig } from "../../src/config.js";
+import { createNodeGateway } from "../../src/entry/node-gateway.js";
+import { tenantSendGridKey } from "../../src/services/settings/tenant-sendgrid-key.js";
+import { consentBody, type DecisionBody, expectProblem } from "../http/helpers.js";
+import { OPERATOR_TOKEN, SECRET, TENANT } from "../support/gateway.js";
+import { startTestWorker, type TestWorker } from "../support/worker.js";
+import {
+  addJustification,
+  justificationRow,
+  patchSettings,
+  postWebhook,
+  sgEvent,
+  webhookKeys,
+} from "./helpers.js";
+
+/**
+ * The webhook on Workers: the Worker bundle in workerd verifies SendGrid's
+ * DER signature with WebCrypto and writes over libSQL HTTP; the Node gateway
+ * on the same database opens the API key the Worker sealed (the same
+ * GROUNDS_SECRET gives the same settings key).
+ */
+
+let dir: string;
+let worker: TestWorker;
+let node: Awaited<ReturnType<typeof createNodeGateway>>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "grounds-webhook-worker-"));
+  const dbPath = join(dir, "grounds.db");
+  worker = await startTestWorker({ dbPath });
+  node = await createNodeGateway(
+    readConfig({
+      DATABASE_URL: `file:${dbPath}`,
+      GROUNDS_SECRET: SECRET,
+      GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
+    }),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  node?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the SendGrid webhook in workerd", () => {
+  it("verifies, applies once, and refuses a forgery", async () => {
+    const created = await worker.request("/v1/tenants", {
+      method: "POST",
+      key: OPERATOR_TOKEN,
+      json: TENANT,
+    });
+    expect(created.status).toBe(201);
+    const { tenant, adminKey } = (await created.json()) as {
+      tenant: { id: string };
+      adminKey: { key: string };
+    };
+    const key = adminKey.key;
+    const topic = await worker.request("/v1/topics", {
+      method: "POST",
+      key,
+      json: { id: "tips", name: "Tips", class: "marketing", categories: [] },
+    });
+    expect(topic.status).toBe(201);
+    const keys = await webhookKeys();
+    await patchSettings(worker, key, {
+      sendgrid: { webhookPublicKey: keys.publicKey, apiKey: "SG.worker-sealed.key" },
+    });
+    expect(await tenantSendGridKey(node.deps, tenant.id)).toBe("SG.worker-sealed.key");
+
+    const email = "reader@example.com";
+    const consent = await worker.request("/v1/consents", {
+      method: "POST",
+      key,
+      json: consentBody(email, ["tips"], new Date(Date.now() - 86_400_000).toISOString()),
+    });
+    expect(consent.status).toBe(201);
+    const jid = await addJustification(
+      { deps: node.deps, clock: Date.now },
+      tenant.id,
+      email,
+      "tips",
+    );
+    const events = [
+      sgEvent("delivered", jid, email, Date.now() - 60_000),
+      sgEvent("spamreport", jid, email, Date.now() - 30_000),
+    ];
+    const body = JSON.stringify(events);
+    await expectProblem(
+      await postWebhook(worker, tenant.id, keys, body.replace("spamreport", "spamrepore"), {
+        signBody: body,
+      }),
+      401,
+      "invalid-signature",
+    );
+    const res = await postWebhook(worker, tenant.id, keys, body);
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    expect(JSON.parse(text)).toMatchObject({ applied: 2, evidence: 1 });
+    const again = await postWebhook(worker, tenant.id, keys, body);
+    expect(await again.json()).toMatchObject({ duplicates: 2, applied: 0 });
+    expect((await justificationRow(node, jid)).status).toBe("delivered");
+    const decision = await worker.request(
+      `/v1/subjects/${encodeURIComponent(email)}/decision?topic=tips`,
+      { key },
+    );
+    expect(((await decision.json()) as DecisionBody).reasons).toEqual(["spam-complaint"]);
+  });
+});
