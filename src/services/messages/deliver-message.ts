@@ -99,7 +99,9 @@ async function deliverChunk(
         error: outcome.status === "failed" ? outcome.error : null,
         statusAt: now,
       })
-      .where(and(eq(justifications.tenantId, tenant.id), inJsonArray(justifications.id, ids))),
+      // By id alone: the ids are this message's own rows, and a tenant filter
+      // would lead SQLite to scan the tenant's whole proof log.
+      .where(inJsonArray(justifications.id, ids)),
   ]);
 }
 
