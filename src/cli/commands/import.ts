@@ -30,7 +30,13 @@ const LISTED = 20;
 function splitFile(args: string[]): { file: string | undefined; rest: string[] } {
   let tokens: { kind: string; index: number }[] = [];
   try {
-    ({ tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true }));
+    ({ tokens } = parseArgs({
+      args,
+      options,
+      strict: false,
+      allowPositionals: true,
+      tokens: true,
+    }));
   } catch {
     return { file: undefined, rest: args };
   }

@@ -10,4 +10,10 @@ import { topicAdd } from "./topic-add.js";
  * by one or more words (`tenant create`); add new ones (proof export, proof
  * verify, import, …) here.
  */
-export const COMMANDS: readonly Command[] = [tenantCreate, keyCreate, topicAdd, importFile, migrate];
+export const COMMANDS: readonly Command[] = [
+  tenantCreate,
+  keyCreate,
+  topicAdd,
+  importFile,
+  migrate,
+];

@@ -1,0 +1,88 @@
+/**
+ * Import speed: a Mailchimp-style audience export of 100,000 members,
+ * received and processed through the import service into a temporary libSQL
+ * file, as `POST /v1/imports` does. Prints rows per second.
+ *
+ *   npx tsx bench/import.ts [rows]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readConfig } from "../src/config.js";
+import { createNodeGateway } from "../src/entry/node-gateway.js";
+import { createTenant } from "../src/services/create-tenant.js";
+import { defineTopic } from "../src/services/define-topic.js";
+import { receiveImport } from "../src/services/imports/jobs.js";
+import { processImport } from "../src/services/imports/process.js";
+
+const ROWS = Number(process.argv[2] ?? 100_000);
+const HEADER =
+  '"Email Address","First Name","Last Name",EMAIL_TYPE,MEMBER_RATING,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,LATITUDE,LONGITUDE,GMTOFF,DSTOFF,TIMEZONE,CC,REGION,LAST_CHANGED,LEID,EUID,NOTES,TAGS';
+
+/** The file, made as it is read: it is never whole in memory. */
+function audience(count: number): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let i = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (i === 0) controller.enqueue(encoder.encode(`${HEADER}\n`));
+      const lines: string[] = [];
+      for (const end = Math.min(i + 1000, count); i < end; i++) {
+        const day = String((i % 28) + 1).padStart(2, "0");
+        const time = `2025-09-${day} ${String(i % 24).padStart(2, "0")}:${String(i % 60).padStart(2, "0")}:00`;
+        lines.push(
+          `member.${i}@example.com,Jana,"Nováková, ml.",html,${i % 5},"${time}",89.102.${i % 256}.${i % 200},"${time}",89.102.${i % 256}.${i % 200},50.0755,14.4378,1,2,Europe/Prague,CZ,"Praha","${time}",${118_800_000 + i},e${i},,"""Newsletter"""\n`,
+        );
+      }
+      if (lines.length > 0) controller.enqueue(encoder.encode(lines.join("")));
+      if (i >= count) controller.close();
+    },
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), "grounds-bench-import-"));
+const gateway = await createNodeGateway(
+  readConfig({
+    DATABASE_URL: `file:${join(dir, "bench.db")}`,
+    GROUNDS_OPERATOR_TOKEN: "bench-operator-token-0123456789",
+    GROUNDS_SECRET: "bench-secret-0123456789-0123456789-0123456789",
+  }),
+);
+try {
+  const { deps } = gateway;
+  const { tenant } = await createTenant(deps, {
+    name: "Bench",
+    legalName: "Bench s.r.o.",
+    address: "Praha",
+    registrationId: "CZ00000000",
+    contactEmail: "privacy@bench.example",
+    domains: ["bench.example"],
+    country: "CZ",
+    mode: "jurisdictional",
+  });
+  await defineTopic(deps, tenant.id, { id: "newsletter", name: "Newsletter", class: "marketing" });
+
+  const started = performance.now();
+  const { view } = await receiveImport(
+    deps,
+    tenant.id,
+    { format: "mailchimp", options: { topics: ["newsletter"] } },
+    audience(ROWS),
+  );
+  const received = performance.now();
+  const outcome = await processImport(deps, view.id);
+  const finished = performance.now();
+  if (outcome !== "done") throw new Error(`the import ended ${outcome}`);
+
+  const seconds = (finished - started) / 1000;
+  const mib = view.bytes / 1024 / 1024;
+  console.log(
+    `import: ${ROWS.toLocaleString("en")} Mailchimp rows (${mib.toFixed(1)} MiB) in ${seconds.toFixed(1)} s: ` +
+      `${Math.round(ROWS / seconds).toLocaleString("en")} rows/s ` +
+      `(receive ${((received - started) / 1000).toFixed(1)} s, process ${((finished - received) / 1000).toFixed(1)} s; ` +
+      `peak RSS ${Math.round(process.memoryUsage().rss / 1024 / 1024)} MiB)`,
+  );
+} finally {
+  gateway.close();
+  rmSync(dir, { recursive: true, force: true });
+}
