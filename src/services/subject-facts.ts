@@ -1,8 +1,8 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { evidence, subjects } from "../db/schema.js";
 import { type EvidenceEvent, type SubjectFacts, UNKNOWN_FACTS } from "../domain/evidence.js";
 import { canonicalJson, sha256HexSync } from "../domain/proof/chain.js";
-import { evidence, subjects } from "../db/schema.js";
 import type { Deps } from "./deps.js";
 import { type EvidenceRow, toDomainEvent } from "./evidence/to-domain.js";
 
@@ -87,6 +87,12 @@ export async function loadSubjectHistories(
  */
 export function evidenceHash(row: StoredEvidence): string {
   return sha256HexSync(
-    canonicalJson({ id: row.id, kind: row.kind, topic: row.topic, occurredAt: row.occurredAt, data: row.data }),
+    canonicalJson({
+      id: row.id,
+      kind: row.kind,
+      topic: row.topic,
+      occurredAt: row.occurredAt,
+      data: row.data,
+    }),
   );
 }

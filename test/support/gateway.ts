@@ -45,7 +45,9 @@ export async function startTestGateway(options: { clock?: TestClock } = {}) {
     }
     const { json: _json, key: _key, ...rest } = init;
     return Promise.resolve(
-      gateway.app.fetch(new Request(`http://grounds.test${path}`, { ...rest, headers, body: body ?? null })),
+      gateway.app.fetch(
+        new Request(`http://grounds.test${path}`, { ...rest, headers, body: body ?? null }),
+      ),
     );
   };
   return {
@@ -84,13 +86,20 @@ export async function createTenantWithTopics(
     json: { ...TENANT, ...overrides },
   });
   if (created.status !== 201) throw new Error(`tenant: ${created.status} ${await created.text()}`);
-  const { tenant, adminKey } = (await created.json()) as { tenant: { id: string }; adminKey: { key: string } };
+  const { tenant, adminKey } = (await created.json()) as {
+    tenant: { id: string };
+    adminKey: { key: string };
+  };
   for (const topic of [
     { id: "tips", name: "Tips", class: "marketing", categories: ["accessories"] },
     { id: "deals-lenses", name: "Lens deals", class: "marketing", categories: ["lenses"] },
     { id: "invoices", name: "Invoices", class: "service" },
   ]) {
-    const res = await gateway.request("/v1/topics", { method: "POST", key: adminKey.key, json: topic });
+    const res = await gateway.request("/v1/topics", {
+      method: "POST",
+      key: adminKey.key,
+      json: topic,
+    });
     if (res.status !== 201) throw new Error(`topic: ${res.status} ${await res.text()}`);
   }
   return { tenantId: tenant.id, key: adminKey.key };

@@ -394,7 +394,11 @@ function decideUnder(
 
   // Rule 7 — nothing gives a basis.
   if (consentFailures.length > 0) {
-    r.step("no-basis", "decided", `no lawful basis: the consent is not valid (${consentFailures.join(", ")})`);
+    r.step(
+      "no-basis",
+      "decided",
+      `no lawful basis: the consent is not valid (${consentFailures.join(", ")})`,
+    );
     return r.suppress(...consentFailures);
   }
   r.step("no-basis", "decided", "no lawful basis for this topic");

@@ -203,7 +203,8 @@ export async function assertAfterErasure(
   const erasedAt = erasure?.at;
   if (erasedAt != null && rows.some((row) => row.occurredAt <= erasedAt)) {
     throw new ProblemError("evidence-predates-erasure", {
-      detail: "This address was erased; only evidence dated after the erasure (a fresh opt-in) is recorded.",
+      detail:
+        "This address was erased; only evidence dated after the erasure (a fresh opt-in) is recorded.",
     });
   }
 }

@@ -41,6 +41,9 @@ export async function appendJustifications(
   await tx
     .insert(chainHeads)
     .values({ tenantId, chain: "justifications", seq, hash: prevHash })
-    .onConflictDoUpdate({ target: [chainHeads.tenantId, chainHeads.chain], set: { seq, hash: prevHash } });
+    .onConflictDoUpdate({
+      target: [chainHeads.tenantId, chainHeads.chain],
+      set: { seq, hash: prevHash },
+    });
   return rows;
 }
