@@ -88,7 +88,7 @@ try {
     error: null,
     statusAt: now,
   }));
-  await deps.db.transaction((tx) => appendJustifications(tx, tenant.id, all));
+  await appendJustifications(deps, tenant.id, all);
   // The events are about the latest 2,500 of them.
   const drafts = all.slice(HISTORY - RECIPIENTS);
 

@@ -118,30 +118,28 @@ export async function addJustification(
 ): Promise<string> {
   const id = newId("jus", gateway.clock());
   const now = gateway.clock();
-  await gateway.deps.db.transaction((tx) =>
-    appendJustifications(tx, tenantId, [
-      {
-        id,
-        messageId: newId("msg", now),
-        subjectKey: subjectKeyOf(gateway.deps, tenantId, normaliseAddress(email)),
-        topic,
-        decision: status === "suppressed" ? "suppress" : "send",
-        basis: status === "suppressed" ? null : "consent",
-        reasons: status === "suppressed" ? ["no-basis"] : [],
-        ruleSet: "cz@1",
-        evidence: [],
-        trace: [],
-        decidedAt: now,
-        supersedes: null,
-        email,
-        chunk: 0,
-        status,
-        providerMessageId: status === "accepted" ? "x-message-id-1" : null,
-        error: null,
-        statusAt: now,
-      },
-    ]),
-  );
+  await appendJustifications(gateway.deps, tenantId, [
+    {
+      id,
+      messageId: newId("msg", now),
+      subjectKey: subjectKeyOf(gateway.deps, tenantId, normaliseAddress(email)),
+      topic,
+      decision: status === "suppressed" ? "suppress" : "send",
+      basis: status === "suppressed" ? null : "consent",
+      reasons: status === "suppressed" ? ["no-basis"] : [],
+      ruleSet: "cz@1",
+      evidence: [],
+      trace: [],
+      decidedAt: now,
+      supersedes: null,
+      email,
+      chunk: 0,
+      status,
+      providerMessageId: status === "accepted" ? "x-message-id-1" : null,
+      error: null,
+      statusAt: now,
+    },
+  ]);
   return id;
 }
 

@@ -169,15 +169,12 @@ async function recheck(
     cancelled.push(row.id);
   }
   if (cancelled.length === 0) return pending;
-  await deps.db.transaction(async (tx) => {
-    await appendJustifications(tx, tenant.id, superseding);
-    await tx
+  await appendJustifications(deps, tenant.id, superseding, [
+    deps.db
       .update(justifications)
       .set({ status: "cancelled", statusAt: now })
-      .where(
-        and(eq(justifications.tenantId, tenant.id), inJsonArray(justifications.id, cancelled)),
-      );
-  });
+      .where(inJsonArray(justifications.id, cancelled)),
+  ]);
   const gone = new Set(cancelled);
   return pending.filter((row) => !gone.has(row.id));
 }

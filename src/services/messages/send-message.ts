@@ -1,3 +1,4 @@
+import type { BatchItem } from "drizzle-orm/batch";
 import { deliveryChunks, messages } from "../../db/schema.js";
 import { newId } from "../../domain/ids.js";
 import { ProblemError } from "../../problems.js";
@@ -107,14 +108,14 @@ export async function proveMessage(
     return { ...draft, chunk };
   });
   const chunkCount = Math.ceil(sendIndex / MAX_PERSONALIZATIONS);
-  await deps.db.transaction(async (tx) => {
-    const counts = {
-      recipients: decided.length,
-      sendCount: sendIndex,
-      suppressCount: decided.length - sendIndex,
-    };
+  const counts = {
+    recipients: decided.length,
+    sendCount: sendIndex,
+    suppressCount: decided.length - sendIndex,
+  };
+  const alongside: BatchItem<"sqlite">[] = [
     // A scheduled message exists already; it becomes this send.
-    await tx
+    deps.db
       .insert(messages)
       .values({
         id: messageId,
@@ -130,19 +131,21 @@ export async function proveMessage(
       .onConflictDoUpdate({
         target: messages.id,
         set: { status: "sending", ...counts, updatedAt: now },
-      });
-    await appendJustifications(tx, tenant.id, drafts);
-    if (chunkCount > 0) {
-      await tx.insert(deliveryChunks).values(
+      }),
+  ];
+  if (chunkCount > 0) {
+    alongside.push(
+      deps.db.insert(deliveryChunks).values(
         Array.from({ length: chunkCount }, (_, chunk) => ({
           messageId,
           chunk,
           status: "queued" as const,
           updatedAt: now,
         })),
-      );
-    }
-  });
+      ),
+    );
+  }
+  await appendJustifications(deps, tenant.id, drafts, alongside);
   decided.forEach((d, i) => {
     const draft = drafts[i];
     if (draft) d.draft = draft;

@@ -136,10 +136,12 @@ export async function updateSettings(
       ? await sealSecret(deps.settingsKey, sendgrid.apiKey, apiKeyContext(tenant.id))
       : sendgrid.apiKey;
 
-  await deps.db.transaction(async (tx) => {
-    // Read and written in one write transaction: concurrent patches of the
-    // mappings queue instead of losing each other's keys.
-    const [current] = await tx
+  {
+    // Read, then written in one atomic batch. Not an interactive transaction:
+    // on an embedded libSQL file a writer waiting on it would stall the
+    // process. Two patches of the same tenant at the same instant may then
+    // merge their mapping keys last-writer-wins; settings change rarely.
+    const [current] = await deps.db
       .select()
       .from(tenantSettings)
       .where(eq(tenantSettings.tenantId, tenant.id));
@@ -158,7 +160,7 @@ export async function updateSettings(
       categoryTopics: merged(current?.categoryTopics ?? {}, sendgrid.categories),
       updatedAt: now,
     };
-    await tx
+    const upsert = deps.db
       .insert(tenantSettings)
       .values(row)
       .onConflictDoUpdate({ target: tenantSettings.tenantId, set: row });
@@ -169,9 +171,14 @@ export async function updateSettings(
     if (retention.softOptInMonths !== undefined)
       tenantChanges.softOptInMonths = retention.softOptInMonths;
     if (Object.keys(tenantChanges).length > 0) {
-      await tx.update(tenants).set(tenantChanges).where(eq(tenants.id, tenant.id));
+      await deps.db.batch([
+        upsert,
+        deps.db.update(tenants).set(tenantChanges).where(eq(tenants.id, tenant.id)),
+      ]);
+    } else {
+      await upsert;
     }
-  });
+  }
   const updated = await loadTenant(deps, tenant.id);
   return settingsView(deps, updated, await loadSettingsRow(deps, tenant.id));
 }

@@ -1,4 +1,6 @@
 import { and, eq, max, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Database } from "../../db/database.js";
 import { evidence, justifications, providerEvents, topics } from "../../db/schema.js";
 import { isValidAddress, normaliseAddress } from "../../domain/address.js";
 import { canonicalJson, sha256HexSync } from "../../domain/proof/chain.js";
@@ -13,7 +15,6 @@ import { ALL_MARKETING } from "../../domain/vocabulary.js";
 import { ProblemError } from "../../problems.js";
 import { type Deps, subjectKeyOf } from "../deps.js";
 import { type EvidenceInsert, newEvidence } from "../evidence/rows.js";
-import type { Transaction } from "../proofs/append-justifications.js";
 import type { TenantSettingsRow } from "../settings/settings.js";
 import { inJsonArray } from "../subject-facts.js";
 import { type SignedWebhook, verifySendGridWebhook } from "./verify-sendgrid-webhook.js";
@@ -89,26 +90,42 @@ export async function receiveSendGridEvents(
   }
   if (batch.size === 0) return report;
 
-  await deps.db.transaction(async (tx) => {
-    const seen = await tx
+  // No interactive transaction (an embedded libSQL file would stall a writer
+  // waiting on it): the reads come first, then every write of the POST goes
+  // in ONE atomic batch. `(tenant, sg_event_id)` is the primary key of
+  // provider_events, so if the same events were applied concurrently, the
+  // batch fails whole and is redone — and finds them seen.
+  for (let attempt = 1; ; attempt++) {
+    const pending = new Map(batch);
+    const seen = await deps.db
       .select({ id: providerEvents.sgEventId })
       .from(providerEvents)
       .where(
         and(
           eq(providerEvents.tenantId, tenantId),
-          inJsonArray(providerEvents.sgEventId, [...batch.keys()]),
+          inJsonArray(providerEvents.sgEventId, [...pending.keys()]),
         ),
       );
+    const attemptReport: WebhookReport = {
+      ...report,
+      unmatchedEvents: [...report.unmatchedEvents],
+    };
     for (const { id } of seen) {
-      batch.delete(id);
-      report.duplicates += 1;
+      pending.delete(id);
+      attemptReport.duplicates += 1;
     }
-    if (batch.size === 0) return;
-    const context = await loadContext(tx, tenantId, [...batch.values()]);
-    const work = new Batch(deps, tenantId, settings, context, report);
-    for (const { event, id } of batch.values()) work.take(event, id);
-    await work.write(tx);
-  });
+    if (pending.size === 0) return attemptReport;
+    const context = await loadContext(deps.db, tenantId, [...pending.values()]);
+    const work = new Batch(deps, tenantId, settings, context, attemptReport);
+    for (const { event, id } of pending.values()) work.take(event, id);
+    try {
+      await work.write(deps.db);
+      return attemptReport;
+    } catch (error) {
+      const text = `${String(error)} ${String((error as { cause?: unknown })?.cause ?? "")}`;
+      if (attempt >= 5 || !/UNIQUE constraint failed: provider_events/.test(text)) throw error;
+    }
+  }
   return report;
 }
 
@@ -148,7 +165,7 @@ interface Context {
 
 /** Everything the events need, read in four queries whatever their number. */
 async function loadContext(
-  tx: Transaction,
+  tx: Database,
   tenantId: string,
   entries: { event: SendGridEvent | null }[],
 ): Promise<Context> {
@@ -408,7 +425,7 @@ class Batch {
     }
   }
 
-  async write(tx: Transaction): Promise<void> {
+  async write(db: Database): Promise<void> {
     // One statement for all the events, bound as one JSON parameter: a POST
     // carries up to ~10,000 of them, and row-by-row parameters cost more
     // than the insert (bench/webhook.ts).
@@ -425,14 +442,19 @@ class Batch {
         r.evidenceId ?? null,
       ]),
     );
-    await tx.run(sql`
+    const statements: BatchItem<"sqlite">[] = [];
+    statements.push(
+      db.run(sql`
       INSERT INTO provider_events (tenant_id, received_at, sg_event_id, event, occurred_at,
         justification_id, subject_key, provider_message_id, status, detail, evidence_id)
       SELECT ${this.tenantId}, ${this.now}, value ->> 0, value ->> 1, value ->> 2, value ->> 3,
         value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8
-      FROM json_each(${rows})`);
+      FROM json_each(${rows})`),
+    );
     for (let start = 0; start < this.evidenceRows.length; start += ROWS_PER_INSERT) {
-      await tx.insert(evidence).values(this.evidenceRows.slice(start, start + ROWS_PER_INSERT));
+      statements.push(
+        db.insert(evidence).values(this.evidenceRows.slice(start, start + ROWS_PER_INSERT)),
+      );
     }
     const changed = [...this.context.justifications.values()].filter((j) => j.changed);
     if (changed.length > 0) {
@@ -447,7 +469,8 @@ class Batch {
           providerMessageId: j.providerMessageId,
         })),
       );
-      await tx.run(sql`
+      statements.push(
+        db.run(sql`
         UPDATE justifications SET
           status = json_extract(u.value, '$.status'),
           status_at = json_extract(u.value, '$.statusAt'),
@@ -455,10 +478,13 @@ class Batch {
           provider_message_id = json_extract(u.value, '$.providerMessageId')
         FROM json_each(${updates}) AS u
         WHERE justifications.id = json_extract(u.value, '$.id')
-          AND +justifications.tenant_id = ${this.tenantId}`);
+          AND +justifications.tenant_id = ${this.tenantId}`),
+      );
       // The unary + keeps SQLite from driving the UPDATE by the tenant's
       // index (a scan of all its justifications per update: seconds for a
       // large tenant); the primary key finds each row instead.
     }
+    const [first, ...rest] = statements;
+    if (first) await db.batch([first, ...rest]);
   }
 }
