@@ -1,7 +1,9 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chooseProvider } from "../adapters/choose-provider.js";
 import { createOutboxProvider } from "../adapters/outbox.js";
+import { createSendGridProvider } from "../adapters/sendgrid.js";
 import type { Config } from "../config.js";
 import { openDatabase } from "../db/node.js";
 import { deriveKey, keyedHasher } from "../domain/digest.js";
@@ -71,7 +73,14 @@ export async function createNodeGateway(config: Config, options: { clock?: () =>
     tokenKey: unsubscribeTokenKey(secret),
     settingsKey: deriveKey(secret, "settings"),
     publicUrl: config.publicUrl,
-    provider: createOutboxProvider(db, clock),
+    provider: chooseProvider({
+      outbox: createOutboxProvider(db, clock),
+      sendgrid: createSendGridProvider({
+        apiKey: config.sendgridApiKey ?? "",
+        apiUrl: config.sendgridApiUrl,
+      }),
+      hasInstallationKey: Boolean(config.sendgridApiKey),
+    }),
     runInBackground: background.run,
   };
   return {

@@ -8,6 +8,7 @@ import type { OutgoingMail, Personalization } from "../delivery/provider.js";
 import type { Deps } from "../deps.js";
 import { appendJustifications, type JustificationDraft } from "../proofs/append-justifications.js";
 import type { JustificationRow } from "../proofs/justification-content.js";
+import { tenantSendGridKey } from "../settings/tenant-sendgrid-key.js";
 import { inJsonArray, loadSubjectHistories } from "../subject-facts.js";
 import { policyOf, type TenantRow } from "../tenant.js";
 import { getTopic } from "../topics.js";
@@ -78,7 +79,11 @@ async function deliverChunk(
     });
   });
   const mail: OutgoingMail = { ...composed.mail, personalizations };
-  const outcome = await deps.provider.send(mail, { tenantId: tenant.id });
+  const apiKey = await tenantSendGridKey(deps, tenant.id);
+  const outcome = await deps.provider.send(mail, {
+    tenantId: tenant.id,
+    ...(apiKey ? { apiKey } : {}),
+  });
   const now = deps.clock();
   const ids = pending.map((row) => row.id);
   await deps.db.batch([
