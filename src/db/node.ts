@@ -12,6 +12,8 @@ export async function openDatabase(options: {
   url: string;
   authToken?: string | undefined;
   migrationsFolder: string;
+  /** Called for every statement sent (tests count them: batching is a promise). */
+  onQuery?: ((sql: string) => void) | undefined;
 }): Promise<{ db: Database; close(): void }> {
   const client = createClient({
     url: options.url,
@@ -24,7 +26,11 @@ export async function openDatabase(options: {
     // the default FULL sync an answered write survives a power cut.
     await client.execute("PRAGMA journal_mode = WAL");
   }
-  const db = drizzle(client, { schema });
+  const { onQuery } = options;
+  const db = drizzle(client, {
+    schema,
+    ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}),
+  });
   await migrate(db, { migrationsFolder: options.migrationsFolder });
   return { db, close: () => client.close() };
 }

@@ -53,7 +53,10 @@ async function masterSecret(config: Config): Promise<string> {
 }
 
 /** The gateway on Node: database opened and migrated, secrets ready, app built. */
-export async function createNodeGateway(config: Config, options: { clock?: () => number } = {}) {
+export async function createNodeGateway(
+  config: Config,
+  options: { clock?: () => number; onQuery?: (sql: string) => void } = {},
+) {
   const dir = fileDatabaseDir(config.databaseUrl);
   if (dir) await mkdir(dir, { recursive: true });
   const secret = await masterSecret(config);
@@ -61,6 +64,7 @@ export async function createNodeGateway(config: Config, options: { clock?: () =>
     url: config.databaseUrl,
     authToken: config.databaseAuthToken,
     migrationsFolder: MIGRATIONS_FOLDER,
+    onQuery: options.onQuery,
   });
   const operator = await operatorCredential(db, config.operatorToken);
   const clock = options.clock ?? Date.now;

@@ -26,7 +26,9 @@ export type TestClock = ReturnType<typeof testClock>;
  * A gateway on a real libSQL file of its own (one per test file, so test
  * files run in parallel), spoken to through its fetch handler.
  */
-export async function startTestGateway(options: { clock?: TestClock } = {}) {
+export async function startTestGateway(
+  options: { clock?: TestClock; onQuery?: (sql: string) => void } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), "grounds-test-"));
   const clock = options.clock ?? testClock();
   const config = readConfig({
@@ -34,7 +36,10 @@ export async function startTestGateway(options: { clock?: TestClock } = {}) {
     GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
     GROUNDS_SECRET: SECRET,
   });
-  const gateway = await createNodeGateway(config, { clock });
+  const gateway = await createNodeGateway(config, {
+    clock,
+    ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+  });
   const request = (path: string, init: RequestInit & { json?: unknown; key?: string } = {}) => {
     const headers = new Headers(init.headers);
     if (init.key) headers.set("authorization", `Bearer ${init.key}`);

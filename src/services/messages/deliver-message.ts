@@ -43,8 +43,19 @@ export async function deliverMessage(
     .from(deliveryChunks)
     .where(and(eq(deliveryChunks.messageId, messageId), eq(deliveryChunks.status, "queued")))
     .orderBy(deliveryChunks.chunk);
+  // The tenant's own provider key, if it has one: read once per message.
+  const apiKey = chunks.length > 0 ? await tenantSendGridKey(deps, tenant.id) : null;
   for (const { chunk } of chunks) {
-    await deliverChunk(deps, tenant, topic, messageId, chunk, composed, recipientsByAddress);
+    await deliverChunk(
+      deps,
+      tenant,
+      topic,
+      messageId,
+      chunk,
+      composed,
+      recipientsByAddress,
+      apiKey,
+    );
   }
   await settleMessage(deps, messageId);
 }
@@ -57,6 +68,7 @@ async function deliverChunk(
   chunk: number,
   composed: ReturnType<typeof composeFor>,
   recipientsByAddress: Map<string, Recipient>,
+  apiKey: string | null,
 ): Promise<void> {
   const pending = await recheck(deps, tenant, topic, messageId, chunk);
   const claimed = await setChunkStatus(deps, messageId, chunk, "handing", "queued");
@@ -79,7 +91,6 @@ async function deliverChunk(
     });
   });
   const mail: OutgoingMail = { ...composed.mail, personalizations };
-  const apiKey = await tenantSendGridKey(deps, tenant.id);
   const outcome = await deps.provider.send(mail, {
     tenantId: tenant.id,
     ...(apiKey ? { apiKey } : {}),
