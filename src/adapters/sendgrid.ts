@@ -1,5 +1,30 @@
+/**
+ * The SendGrid provider: hands one chunk (an `OutgoingMail`, at most 1,000 personalizations) to
+ * SendGrid's v3 `mail/send` through the official `@sendgrid/mail` client, retrying what SendGrid
+ * says is transient, and reports the outcome without ever throwing for a refusal.
+ *
+ * Three things the official client does that we must undo or guard against:
+ *
+ * 1. Shared state. `@sendgrid/mail`'s default export is a process-wide singleton whose API key is
+ *    global; a tenant's own key set there would leak into another tenant's concurrent request.
+ *    Every API key gets its own `MailService` with its own `Client` instead.
+ * 2. `setApiKey()` resets the base URL to api.sendgrid.com, so the base URL is set after the key
+ *    (EU accounts use https://api.eu.sendgrid.com; tests use a local server).
+ * 3. The `Mail` helper converts camelCase to snake_case and wraps every substitution key in
+ *    `{{ }}` by default. Our keys are already the literal tags in the content, so the wrappers
+ *    are set to empty strings; custom_args, header and substitution keys are in the helper's
+ *    "do not convert" list and go out verbatim (checked by test/sendgrid/adapter.test.ts).
+ *    The helper does drop empty objects (`headers: {}`, `custom_args: {}` — which SendGrid would
+ *    refuse anyway), empty-string categories and empty names; nothing else is lost.
+ *
+ * Retries follow SendGrid's guidance: 429 is a rate limit with `X-RateLimit-Reset` (a Unix
+ * timestamp) [rate limits: https://www.twilio.com/docs/sendgrid/api-reference/how-to-use-the-sendgrid-v3-api/rate-limits];
+ * 5xx and network failures are transient. Every other 4xx is final: the same body would be
+ * refused again. Waits are exponential with full jitter, never shorter than the server's hint
+ * and never longer than `maxDelayMs`.
+ */
 import { Client } from "@sendgrid/client";
-import { MailService } from "@sendgrid/mail";
+import { type MailDataRequired, MailService } from "@sendgrid/mail";
 import type {
   DeliveryOutcome,
   MailProvider,
@@ -7,132 +32,297 @@ import type {
   SendOptions,
 } from "../services/delivery/provider.js";
 
-/**
- * SendGrid through its own client, `@sendgrid/mail` (Node; on Workers the
- * same wire format goes out with `fetch`). One client per API key: a tenant
- * may carry its own key, and it must never ride on another's client.
- */
-export interface SendGridOptions {
-  apiKey: string;
-  /** `https://api.sendgrid.com`, `https://api.eu.sendgrid.com`, or a test server. */
-  apiUrl: string;
+export interface SendGridProviderOptions {
+  /** The gateway's key (`SENDGRID_API_KEY`); a tenant's own key, passed to `send`, wins. */
+  apiKey?: string | undefined;
+  /** `SENDGRID_API_URL`; default https://api.sendgrid.com. */
+  apiUrl?: string | undefined;
+  /** Attempts per chunk, the first included. Default 5. */
   maxAttempts?: number;
+  /** The backoff base: attempt n waits up to `baseDelayMs · 2^(n-1)`. Default 500 ms. */
   baseDelayMs?: number;
-  /** Waits between attempts; tests pass a fake. */
+  /** The longest single wait, also for a server's Retry-After. Default 30 s. */
+  maxDelayMs?: number;
+  /** Per-request timeout. Default 30 s. */
+  timeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** In [0, 1), for jitter. Default `Math.random`. */
   random?: () => number;
+  /** For `X-RateLimit-Reset`, an absolute time. Default `Date.now`. */
+  now?: () => number;
 }
 
-/** The longest wait between two attempts, whatever the provider asks. */
-const MAX_DELAY_MS = 60_000;
+export const DEFAULT_SENDGRID_API_URL = "https://api.sendgrid.com";
 
-interface SendGridFailure {
-  code?: number;
-  message?: string;
-  response?: { headers?: Record<string, string | undefined>; body?: unknown };
-}
+/** How many per-key clients are kept; a key beyond that gets its client rebuilt (cheap). */
+const CLIENT_CACHE_SIZE = 64;
 
-export function createSendGridProvider(options: SendGridOptions): MailProvider {
-  const maxAttempts = options.maxAttempts ?? 5;
+export function createSendGridProvider(options: SendGridProviderOptions = {}): MailProvider {
+  const apiUrl = (options.apiUrl ?? DEFAULT_SENDGRID_API_URL).replace(/\/+$/, "");
+  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 5));
   const baseDelayMs = options.baseDelayMs ?? 500;
+  const maxDelayMs = options.maxDelayMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = options.random ?? Math.random;
-  const services = new Map<string, MailService>();
+  const now = options.now ?? Date.now;
 
-  function serviceFor(apiKey: string): MailService {
-    let service = services.get(apiKey);
-    if (!service) {
-      const client = new Client();
-      // setApiKey() resets the base URL, so it goes first.
-      client.setApiKey(apiKey);
-      client.setDefaultRequest("baseUrl", options.apiUrl);
-      service = new MailService();
-      service.setClient(client);
-      // Our substitution keys are complete (`%%grounds:…%%`): no wrapping.
-      service.setSubstitutionWrappers("", "");
-      services.set(apiKey, service);
+  const services = new Map<string, MailService>();
+  const serviceFor = (apiKey: string): MailService => {
+    const cached = services.get(apiKey);
+    if (cached) return cached;
+    const client = new Client();
+    client.setApiKey(apiKey); // resets baseUrl, so the URL comes after the key
+    client.setDefaultRequest("baseUrl", apiUrl);
+    const service = new MailService();
+    service.setClient(client);
+    service.setTimeout(timeoutMs);
+    service.setSubstitutionWrappers("", "");
+    if (services.size >= CLIENT_CACHE_SIZE) {
+      const oldest = services.keys().next();
+      if (!oldest.done) services.delete(oldest.value);
     }
+    services.set(apiKey, service);
     return service;
-  }
+  };
+
+  const delayBefore = (retry: number, hintMs: number | null) => {
+    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (retry - 1));
+    const jittered = random() * ceiling;
+    return Math.round(Math.min(maxDelayMs, Math.max(hintMs ?? 0, jittered)));
+  };
 
   return {
     name: "sendgrid",
     async send(mail: OutgoingMail, sendOptions: SendOptions = {}): Promise<DeliveryOutcome> {
-      const service = serviceFor(sendOptions.apiKey ?? options.apiKey);
-      const data = toHelperData(mail);
+      // The tenant's own key when it has one, else the installation's ("" counts as none).
+      const apiKey = sendOptions.apiKey || options.apiKey;
+      if (!apiKey) return { status: "failed", error: "no SendGrid API key configured" };
+      const service = serviceFor(apiKey);
+
       for (let attempt = 1; ; attempt++) {
-        try {
-          const [response] = await service.send(data as never);
-          const id = response.headers["x-message-id"];
-          return { status: "accepted", providerMessageId: typeof id === "string" ? id : null };
-        } catch (caught) {
-          const failure = caught as SendGridFailure;
-          const status = failure.code;
-          // 429 and 5xx are the provider's "try again"; so is a network error
-          // (no status). Any other 4xx is final: the same request would fail again.
-          const retryable = status === undefined || status === 429 || status >= 500;
-          if (!retryable || attempt >= maxAttempts) {
-            return { status: "failed", error: summarise(failure) };
-          }
-          await sleep(delayFor(attempt, failure, baseDelayMs, random));
+        // Rebuilt per attempt: the client writes its own flags into the object it is given.
+        const built = toMailData(mail);
+        if ("error" in built) {
+          return { status: "failed", error: `refused before sending: ${built.error}` };
         }
+        const result = await attemptSend(service, built.data, now);
+        if (result.kind === "accepted") {
+          return { status: "accepted", providerMessageId: result.messageId };
+        }
+        if (!result.retryable || attempt >= maxAttempts) {
+          const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
+          return { status: "failed", error: `${result.summary}${tries}` };
+        }
+        await sleep(delayBefore(attempt, result.retryAfterMs));
       }
     },
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// OutgoingMail → the helper's MailData, field by field
+
+type MailContent = { type: string; value: string };
+type PersonalizationData = NonNullable<MailDataRequired["personalizations"]>[number];
+
 /**
- * Exponential backoff with full jitter, or what the provider asked for
- * (`Retry-After` seconds, or `X-RateLimit-Reset` as a Unix time), bounded.
+ * Maps every field of `OutgoingMail` explicitly. The `rest` checks make a new field in
+ * provider.ts a compile error here (and an unknown field at run time a refusal), rather than a
+ * field silently dropped on the way to SendGrid.
  */
-function delayFor(
-  attempt: number,
-  failure: SendGridFailure,
-  baseDelayMs: number,
-  random: () => number,
-): number {
-  const headers = failure.response?.headers ?? {};
-  const retryAfter = Number(headers["retry-after"]);
-  if (Number.isFinite(retryAfter) && retryAfter > 0)
-    return Math.min(retryAfter * 1000, MAX_DELAY_MS);
-  const reset = Number(headers["x-ratelimit-reset"]);
-  if (Number.isFinite(reset) && reset > 0) {
-    const wait = reset * 1000 - Date.now();
-    if (wait > 0) return Math.min(wait, MAX_DELAY_MS);
+function toMailData(mail: OutgoingMail): { data: MailDataRequired } | { error: string } {
+  const {
+    from,
+    reply_to,
+    subject,
+    content,
+    personalizations,
+    headers,
+    categories,
+    custom_args,
+    send_at,
+    ...rest
+  } = mail;
+  const unmapped: Record<string, never> = rest;
+  const unknown = Object.keys(unmapped);
+  if (unknown.length > 0) return { error: `unsupported mail field(s): ${unknown.join(", ")}` };
+
+  const [first, ...others] = content;
+  if (!first) return { error: "mail has no content" };
+  const mapped: PersonalizationData[] = [];
+  for (const p of personalizations) {
+    const { to, headers: pHeaders, substitutions, custom_args: pArgs, ...pRest } = p;
+    const pUnmapped: Record<string, never> = pRest;
+    const pUnknown = Object.keys(pUnmapped);
+    if (pUnknown.length > 0) {
+      return { error: `unsupported personalization field(s): ${pUnknown.join(", ")}` };
+    }
+    mapped.push({
+      to,
+      ...(pHeaders && { headers: pHeaders }),
+      ...(substitutions && { substitutions }),
+      ...(pArgs && { customArgs: pArgs }),
+    });
   }
-  return Math.min(Math.floor(random() * baseDelayMs * 2 ** (attempt - 1)), MAX_DELAY_MS);
-}
 
-const ADDRESS = /[^\s"'<>@]+@[^\s"'<>@]+/g;
-
-/** The provider's complaint, without any address it may quote. */
-function summarise(failure: SendGridFailure): string {
-  const body = failure.response?.body as
-    | { errors?: { message?: string; field?: string | null }[] }
-    | undefined;
-  const messages = (body?.errors ?? [])
-    .map((e) => [e.field, e.message].filter(Boolean).join(": "))
-    .filter((m) => m.length > 0);
-  const text = messages.length > 0 ? messages.join("; ") : (failure.message ?? "no answer");
-  return `${failure.code ?? "network"}: ${text}`.replace(ADDRESS, "(address)").slice(0, 500);
-}
-
-/** Our wire-format mail as the helper of `@sendgrid/mail` takes it (camelCase). */
-function toHelperData(mail: OutgoingMail) {
-  return {
-    from: mail.from,
-    ...(mail.reply_to ? { replyTo: mail.reply_to } : {}),
-    subject: mail.subject,
-    content: mail.content,
-    personalizations: mail.personalizations.map((p) => ({
-      to: p.to,
-      ...(p.headers ? { headers: p.headers } : {}),
-      ...(p.substitutions ? { substitutions: p.substitutions } : {}),
-      ...(p.custom_args ? { customArgs: p.custom_args } : {}),
-    })),
-    ...(mail.headers ? { headers: mail.headers } : {}),
-    ...(mail.categories ? { categories: mail.categories } : {}),
-    ...(mail.custom_args ? { customArgs: mail.custom_args } : {}),
-    ...(mail.send_at ? { sendAt: mail.send_at } : {}),
+  const blocks: [MailContent, ...MailContent[]] = [first, ...others];
+  const data: MailDataRequired = {
+    from,
+    subject,
+    content: blocks,
+    personalizations: mapped,
+    // Keys are the literal tags already present in the content: no `{{ }}` around them.
+    substitutionWrappers: ["", ""],
+    ...(reply_to && { replyTo: reply_to }),
+    ...(headers && { headers }),
+    ...(categories && { categories }),
+    ...(custom_args && { customArgs: custom_args }),
+    ...(send_at !== undefined && { sendAt: send_at }),
   };
+  return { data };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One attempt, classified
+
+type AttemptResult =
+  | { kind: "accepted"; messageId: string | null }
+  | { kind: "failed"; retryable: boolean; retryAfterMs: number | null; summary: string };
+
+async function attemptSend(
+  service: MailService,
+  data: MailDataRequired,
+  now: () => number,
+): Promise<AttemptResult> {
+  try {
+    const [response] = await service.send(data);
+    return { kind: "accepted", messageId: header(response.headers, "x-message-id") };
+  } catch (error) {
+    return classify(error, now);
+  }
+}
+
+function classify(error: unknown, now: () => number): AttemptResult {
+  const e = (typeof error === "object" && error !== null ? error : {}) as {
+    code?: unknown;
+    message?: unknown;
+    response?: { headers?: unknown; body?: unknown };
+  };
+  // A ResponseError from @sendgrid/client: `code` is the HTTP status (>= 400).
+  if (typeof e.code === "number" && e.response) {
+    const status = e.code;
+    const retryable = status === 429 || status >= 500;
+    return {
+      kind: "failed",
+      retryable,
+      retryAfterMs: retryable ? retryHint(status, e.response.headers, now) : null,
+      summary: `${status}: ${summariseBody(status, e.response.body)}`,
+    };
+  }
+  // A network error (axios: ECONNREFUSED, ECONNRESET, ECONNABORTED for a timeout, ...). Only
+  // the code is reported: axios messages and configs carry the URL and the Authorization header.
+  if (typeof e.code === "string" && /^[A-Z0-9_]+$/.test(e.code)) {
+    return {
+      kind: "failed",
+      retryable: true,
+      retryAfterMs: null,
+      summary: `network: ${e.code}`,
+    };
+  }
+  // The Mail helper refused the data before sending (a plain Error with a short message).
+  const message = typeof e.message === "string" ? e.message : String(error);
+  return {
+    kind: "failed",
+    retryable: false,
+    retryAfterMs: null,
+    summary: `refused by the SendGrid client: ${clean(message)}`,
+  };
+}
+
+/**
+ * The server's hint, in ms from now: `Retry-After` (seconds or an HTTP date, RFC 9110 §10.2.3)
+ * on 429 and 503, else on 429 SendGrid's `X-RateLimit-Reset` (a Unix timestamp in seconds).
+ */
+function retryHint(status: number, headers: unknown, now: () => number): number | null {
+  const retryAfter = header(headers, "retry-after");
+  if (retryAfter !== null && (status === 429 || status === 503)) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+    const at = Date.parse(retryAfter);
+    if (Number.isFinite(at)) return Math.max(0, at - now());
+  }
+  const reset = header(headers, "x-ratelimit-reset");
+  if (reset !== null && status === 429) {
+    const at = Number(reset) * 1000;
+    if (Number.isFinite(at)) return Math.max(0, at - now());
+  }
+  return null;
+}
+
+/** Reads a header from axios' headers (AxiosHeaders or a plain object), case-insensitively. */
+function header(headers: unknown, name: string): string | null {
+  if (typeof headers !== "object" || headers === null) return null;
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() !== name) continue;
+    if (typeof value === "string") return value;
+    if (typeof value === "number") return String(value);
+    if (Array.isArray(value) && typeof value[0] === "string") return value[0];
+  }
+  return null;
+}
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  413: "Payload Too Large",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/**
+ * SendGrid's error body is `{"errors":[{"message","field","help"}]}`; gateways in front of it
+ * answer HTML. The summary keeps the first few messages and their fields, with anything that
+ * looks like an address removed: SendGrid quotes addresses in some messages (e.g. duplicates),
+ * and this text ends up in proof records and logs.
+ */
+function summariseBody(status: number, body: unknown): string {
+  let parsed = body;
+  if (typeof body === "string") {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  const errors =
+    typeof parsed === "object" && parsed !== null && "errors" in parsed
+      ? (parsed as { errors: unknown }).errors
+      : undefined;
+  const parts: string[] = [];
+  if (Array.isArray(errors)) {
+    for (const item of errors.slice(0, 3)) {
+      if (typeof item !== "object" || item === null) continue;
+      const { message, field } = item as { message?: unknown; field?: unknown };
+      if (typeof message !== "string") continue;
+      parts.push(typeof field === "string" && field ? `${message} (${field})` : message);
+    }
+    if (errors.length > 3) parts.push(`and ${errors.length - 3} more`);
+  }
+  if (parts.length === 0) return REASONS[status] ?? "error";
+  return clean(parts.join("; "));
+}
+
+const ADDRESS = /[^\s<>()[\]{},;:"'`]+@[^\s<>()[\]{},;:"'`]+/g;
+
+/** No addresses, one line, bounded. */
+function clean(text: string): string {
+  const line = text.replace(ADDRESS, "<address>").replace(/\s+/g, " ").trim();
+  return line.length > 500 ? `${line.slice(0, 497)}...` : line;
 }

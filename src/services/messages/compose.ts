@@ -122,12 +122,11 @@ export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request:
       recipient: { name: recipient.name, data: recipient.data },
       message: composed,
     });
+    // SendGrid refuses a whole request when one name holds "," or ";"
+    // (Mail Send limitations): those become spaces in the To name.
+    const name = recipient.name?.replace(/[,;]/g, " ").replace(/\s+/g, " ").trim();
     return {
-      to: [
-        recipient.name
-          ? { email: recipient.email.trim(), name: recipient.name }
-          : { email: recipient.email.trim() },
-      ],
+      to: [name ? { email: recipient.email.trim(), name } : { email: recipient.email.trim() }],
       ...(headers ? { headers } : {}),
       substitutions: { ...recipient.substitutions, ...substitutions },
       custom_args: { justification_id: input.justificationId },
