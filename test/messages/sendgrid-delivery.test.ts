@@ -158,4 +158,20 @@ describe("delivery through SendGrid", () => {
       expect(row.error ?? "").not.toContain("@");
     }
   });
+
+  it("a name with a comma (which SendGrid refuses) does not cost the chunk", async () => {
+    const res = await gw.request("/v1/messages", {
+      method: "POST",
+      key,
+      json: {
+        topic: "tips",
+        from: { email: "news@optika.example" },
+        subject: "Hello",
+        text: "Hello.",
+        recipients: [{ email: email(0), name: "Nováková, Jana; Ing." }, { email: email(1) }],
+      },
+    });
+    expect(((await res.json()) as { status: string }).status).toBe("sent");
+    expect(sendgrid.requests[0]?.body.personalizations[0]?.to[0]?.name).toBe("Nováková Jana Ing.");
+  });
 });
