@@ -69,6 +69,11 @@ export const PROBLEMS = {
     status: 401,
     title: "The webhook timestamp is too far from the current time",
   },
+  // Double opt-in (POST /v1/subscriptions): confirmation mails per address are limited.
+  "subscription-throttled": {
+    status: 429,
+    title: "Too many confirmation requests for this address; try again later",
+  },
   internal: { status: 500, title: "Something went wrong on our side" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

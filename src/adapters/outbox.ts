@@ -1,4 +1,5 @@
 import type { Database } from "../db/database.js";
+import { insertJsonRows } from "../db/json-rows.js";
 import { outbox } from "../db/schema.js";
 import { applySubstitutions } from "../domain/compliance/index.js";
 import { newId } from "../domain/ids.js";
@@ -9,7 +10,7 @@ import type {
   SendOptions,
 } from "../services/delivery/provider.js";
 
-const ROWS_PER_INSERT = 500;
+const ROWS_PER_INSERT = 1000;
 
 /**
  * The local outbox: with no SendGrid key, messages are stored as they would
@@ -41,7 +42,7 @@ export function createOutboxProvider(db: Database, clock: () => number): MailPro
         }),
       );
       for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
-        await db.insert(outbox).values(rows.slice(start, start + ROWS_PER_INSERT));
+        await db.run(insertJsonRows(outbox, rows.slice(start, start + ROWS_PER_INSERT)));
       }
       return { status: "accepted", providerMessageId: `outbox-${newId("batch", now)}` };
     },

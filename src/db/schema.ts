@@ -429,3 +429,43 @@ export const providerEvents = sqliteTable(
     index("provider_events_status").on(t.tenantId, t.status, t.receivedAt),
   ],
 );
+
+/**
+ * Retention checkpoints (docs/proof-log.md): when the oldest justifications
+ * of a chain are removed because their retention period ended, the `seq` and
+ * `hash` of the last removed row are kept here, so the remaining chain still
+ * verifies from this point instead of from the genesis.
+ */
+export const chainCheckpoints = sqliteTable(
+  "chain_checkpoints",
+  {
+    tenantId: text("tenant_id").notNull(),
+    chain: text("chain", { enum: ["justifications"] }).notNull(),
+    seq: integer("seq").notNull(),
+    hash: text("hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.chain] })],
+);
+
+/**
+ * Data-subject requests (GDPR Art. 15, 17, 20): when each was received and
+ * the one-month deadline of Art. 12(3) to answer it. The subject is its
+ * keyed hash only, so the record outlives an erasure without holding the
+ * address.
+ */
+export const dsrRequests = sqliteTable(
+  "dsr_requests",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    subjectKey: text("subject_key").notNull(),
+    kind: text("kind", { enum: ["access", "erasure"] }).notNull(),
+    receivedAt: integer("received_at").notNull(),
+    deadline: integer("deadline").notNull(),
+    completedAt: integer("completed_at"),
+  },
+  (t) => [index("dsr_requests_tenant").on(t.tenantId, t.receivedAt)],
+);

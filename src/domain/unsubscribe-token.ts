@@ -20,22 +20,10 @@
  *   the caller answers the same way for all of them, and learns nothing about
  *   any address.
  *
- * Layout (version 1), all integers big-endian:
- *
- *     version:u8 = 1 | issuedAt:u48 (epoch ms) | tenantId | subjectKey | topic | messageId | tag:16 bytes
- *
- * each string field as one of
- *
- *     0x00 len:u8 utf8[len]                          any text
- *     0x01 len:u8 bytes[len]                         lower-case hex, stored as bytes
- *     0x02 plen:u8 prefix[plen] len:u8 bytes[len]    `<prefix>_<lower-case hex>` (our ids, ids.ts)
- *
- * and the tag is HMAC-SHA-256 over everything before it, truncated to 128
- * bits (RFC 2104 §5 allows truncation to no less than half the output; 128
- * bits leaves a forger a 2^-128 chance per try).
+ * The layout and the codec are signed-token.ts's (version 1), with four
+ * fields: tenantId | subjectKey | topic | messageId.
  */
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { type SignedTokenKey, signedTokenKey, signToken, verifyToken } from "./signed-token.js";
 
 export interface UnsubscribeTokenPayload {
   tenantId: string;
@@ -51,49 +39,19 @@ export interface UnsubscribeTokenPayload {
 /** 400 days: well past CAN-SPAM's 30 and CASL's 60, and more than a year. */
 export const UNSUBSCRIBE_TOKEN_LIFETIME_MS = 400 * 24 * 60 * 60 * 1000;
 
-/**
- * Clock skew tolerated for a token "issued" a little in the future: the
- * instances that sign and verify need not share a clock to the millisecond.
- */
-const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
-
-const VERSION = 1;
-const TAG_BYTES = 16;
-/** Longer input is refused before any decoding work (a token is ~150). */
-const MAX_TOKEN_CHARS = 1024;
-
 const PURPOSE = "unsubscribe-token";
-const KEY = Symbol("unsubscribe-token-key");
 
-type PreparedHmac = ReturnType<typeof hmac.create>;
-
-/**
- * The signing key, derived once per process. It holds an HMAC state with the
- * key already absorbed, cloned for each token: signing 10,000 tokens for one
- * send is synchronous and takes milliseconds, with no promise per token.
- * Opaque: the key bytes are not reachable through the type.
- */
-export interface UnsubscribeTokenKey {
-  readonly purpose: typeof PURPOSE;
-  readonly [KEY]: PreparedHmac;
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
+/** The key of unsubscribe tokens: no other kind of token verifies under it. */
+export type UnsubscribeTokenKey = SignedTokenKey<typeof PURPOSE>;
 
 /**
  * Derives the token key from the master secret: HMAC(secret,
  * "grounds:unsubscribe-token"), the per-purpose derivation of digest.ts, so
- * this key never equals the key of subject hashes or API-key hashes.
+ * this key never equals the key of subject hashes, API-key hashes or
+ * confirmation tokens.
  */
 export function unsubscribeTokenKey(secret: string): UnsubscribeTokenKey {
-  if (secret.length === 0) throw new TypeError("The token secret is empty.");
-  const derived = hmac(sha256, encoder.encode(secret), encoder.encode(`grounds:${PURPOSE}`));
-  return Object.freeze({ purpose: PURPOSE, [KEY]: hmac.create(sha256, derived) });
-}
-
-function tagOf(key: UnsubscribeTokenKey, message: Uint8Array): Uint8Array {
-  return key[KEY].clone().update(message).digest().subarray(0, TAG_BYTES);
+  return signedTokenKey(secret, PURPOSE);
 }
 
 /** Signs a token. Throws a TypeError for a payload it cannot carry (a bug). */
@@ -101,21 +59,12 @@ export function signUnsubscribeToken(
   key: UnsubscribeTokenKey,
   payload: UnsubscribeTokenPayload,
 ): string {
-  const { issuedAt } = payload;
-  if (!Number.isSafeInteger(issuedAt) || issuedAt < 0 || issuedAt >= 2 ** 48) {
-    throw new TypeError("issuedAt must be epoch milliseconds.");
-  }
-  const writer = new ByteWriter();
-  writer.u8(VERSION);
-  writer.u48(issuedAt);
-  for (const field of [payload.tenantId, payload.subjectKey, payload.topic, payload.messageId]) {
-    writer.field(field);
-  }
-  const body = writer.bytes();
-  const token = new Uint8Array(body.length + TAG_BYTES);
-  token.set(body);
-  token.set(tagOf(key, body), body.length);
-  return toBase64Url(token);
+  return signToken(key, payload.issuedAt, [
+    payload.tenantId,
+    payload.subjectKey,
+    payload.topic,
+    payload.messageId,
+  ]);
 }
 
 /**
@@ -127,184 +76,13 @@ export function verifyUnsubscribeToken(
   token: string,
   now: number,
 ): UnsubscribeTokenPayload | null {
-  if (token.length > MAX_TOKEN_CHARS) return null;
-  const bytes = fromBase64Url(token);
-  if (!bytes || bytes.length <= TAG_BYTES + 7) return null;
-  const body = bytes.subarray(0, bytes.length - TAG_BYTES);
-  const tag = bytes.subarray(bytes.length - TAG_BYTES);
-  // Authenticate before parsing: nothing of an unauthenticated token is read.
-  if (!constantTimeEqual(tag, tagOf(key, body))) return null;
-  const payload = parse(body);
-  if (!payload) return null;
-  if (now > payload.issuedAt + UNSUBSCRIBE_TOKEN_LIFETIME_MS) return null;
-  if (now < payload.issuedAt - MAX_CLOCK_SKEW_MS) return null;
-  return payload;
-}
-
-function parse(body: Uint8Array): UnsubscribeTokenPayload | null {
-  const reader = new ByteReader(body);
-  if (reader.u8() !== VERSION) return null;
-  const issuedAt = reader.u48();
-  const tenantId = reader.field();
-  const subjectKey = reader.field();
-  const topic = reader.field();
-  const messageId = reader.field();
-  if (
-    issuedAt === null ||
-    tenantId === null ||
-    subjectKey === null ||
-    topic === null ||
-    messageId === null ||
-    !reader.atEnd()
-  ) {
-    return null;
-  }
-  return { tenantId, subjectKey, topic, messageId, issuedAt };
-}
-
-/**
- * Compares two tags in time independent of where they differ, so that timing
- * does not reveal how many leading bytes of a forged tag were right.
- */
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
-const ID = /^([a-z][a-z0-9]{0,31})_((?:[0-9a-f]{2})+)$/;
-const HEX = /^(?:[0-9a-f]{2})+$/;
-
-class ByteWriter {
-  private readonly parts: number[] = [];
-
-  u8(value: number): void {
-    this.parts.push(value & 0xff);
-  }
-
-  u48(value: number): void {
-    for (let shift = 5; shift >= 0; shift--) this.u8(Math.floor(value / 256 ** shift));
-  }
-
-  field(value: string): void {
-    if (value.length === 0) throw new TypeError("A token field is empty.");
-    const id = ID.exec(value);
-    if (id?.[1] && id[2] && id[2].length <= 510) {
-      this.u8(2);
-      this.raw(encoder.encode(id[1]));
-      this.raw(hexToBytes(id[2]));
-    } else if (HEX.test(value) && value.length <= 510) {
-      this.u8(1);
-      this.raw(hexToBytes(value));
-    } else {
-      this.u8(0);
-      this.raw(encoder.encode(value));
-    }
-  }
-
-  private raw(bytes: Uint8Array): void {
-    if (bytes.length > 255) throw new TypeError("A token field is longer than 255 bytes.");
-    this.u8(bytes.length);
-    for (const byte of bytes) this.parts.push(byte);
-  }
-
-  bytes(): Uint8Array {
-    return Uint8Array.from(this.parts);
-  }
-}
-
-class ByteReader {
-  private offset = 0;
-
-  constructor(private readonly bytes: Uint8Array) {}
-
-  u8(): number | null {
-    if (this.offset >= this.bytes.length) return null;
-    return this.bytes[this.offset++] ?? null;
-  }
-
-  u48(): number | null {
-    let value = 0;
-    for (let i = 0; i < 6; i++) {
-      const byte = this.u8();
-      if (byte === null) return null;
-      value = value * 256 + byte;
-    }
-    return value;
-  }
-
-  field(): string | null {
-    const kind = this.u8();
-    if (kind === 0) {
-      const text = this.raw();
-      if (!text || text.length === 0) return null;
-      try {
-        return decoder.decode(text);
-      } catch {
-        return null;
-      }
-    }
-    if (kind === 1) {
-      const bytes = this.raw();
-      return bytes && bytes.length > 0 ? bytesToHex(bytes) : null;
-    }
-    if (kind === 2) {
-      const prefix = this.raw();
-      const bytes = this.raw();
-      if (!prefix || prefix.length === 0 || !bytes || bytes.length === 0) return null;
-      return `${String.fromCharCode(...prefix)}_${bytesToHex(bytes)}`;
-    }
-    return null;
-  }
-
-  private raw(): Uint8Array | null {
-    const length = this.u8();
-    if (length === null || this.offset + length > this.bytes.length) return null;
-    const out = this.bytes.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return out;
-  }
-
-  atEnd(): boolean {
-    return this.offset === this.bytes.length;
-  }
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-function bytesToHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
-  return out;
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-/**
- * Strict base64url: only the URL alphabet, no padding, and only the one
- * canonical spelling of the bytes (a changed low bit in the last character
- * would otherwise decode to the same bytes and pass as the original).
- */
-function fromBase64Url(text: string): Uint8Array | null {
-  if (!BASE64URL.test(text) || text.length % 4 === 1) return null;
-  let binary: string;
-  try {
-    binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  } catch {
-    return null;
-  }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return toBase64Url(bytes) === text ? bytes : null;
+  const opened = verifyToken(key, token, {
+    fieldCount: 4,
+    lifetimeMs: UNSUBSCRIBE_TOKEN_LIFETIME_MS,
+    now,
+  });
+  if (!opened) return null;
+  const [tenantId, subjectKey, topic, messageId] = opened.fields;
+  if (!tenantId || !subjectKey || !topic || !messageId) return null;
+  return { tenantId, subjectKey, topic, messageId, issuedAt: opened.issuedAt };
 }

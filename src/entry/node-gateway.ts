@@ -1,11 +1,13 @@
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { getConnInfo } from "@hono/node-server/conninfo";
 import { chooseProvider } from "../adapters/choose-provider.js";
 import { createOutboxProvider } from "../adapters/outbox.js";
 import { createSendGridProvider } from "../adapters/sendgrid.js";
 import type { Config } from "../config.js";
 import { openDatabase } from "../db/node.js";
+import { confirmTokenKey } from "../domain/confirm-token.js";
 import { deriveKey, keyedHasher } from "../domain/digest.js";
 import { randomSecret } from "../domain/ids.js";
 import { unsubscribeTokenKey } from "../domain/unsubscribe-token.js";
@@ -13,6 +15,7 @@ import { createApp } from "../http/app.js";
 import { backgroundTasks } from "../services/background.js";
 import type { Deps } from "../services/deps.js";
 import { operatorCredential } from "../services/operator-credential.js";
+import { fixedWindowLimiter } from "../services/rate-limiter.js";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
@@ -52,6 +55,18 @@ async function masterSecret(config: Config): Promise<string> {
   return secret;
 }
 
+/**
+ * The client's address on Node: the socket's peer. A request handed to the app
+ * without a Node socket (tests calling `app.fetch`) has none.
+ */
+function socketAddress(c: Parameters<typeof getConnInfo>[0]): string | null {
+  try {
+    return getConnInfo(c).remote.address ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** The gateway on Node: database opened and migrated, secrets ready, app built. */
 export async function createNodeGateway(
   config: Config,
@@ -75,6 +90,7 @@ export async function createNodeGateway(
     subjectKeyHasher: keyedHasher(secret, "subject"),
     operatorTokenHash: operator.hash,
     tokenKey: unsubscribeTokenKey(secret),
+    confirmTokenKey: confirmTokenKey(secret),
     settingsKey: deriveKey(secret, "settings"),
     publicUrl: config.publicUrl,
     provider: chooseProvider({
@@ -86,6 +102,8 @@ export async function createNodeGateway(
       hasInstallationKey: Boolean(config.sendgridApiKey),
     }),
     runInBackground: background.run,
+    rateLimiter: fixedWindowLimiter(clock),
+    clientIp: socketAddress,
   };
   return {
     app: createApp(deps),

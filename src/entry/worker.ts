@@ -4,11 +4,13 @@ import { drizzle } from "drizzle-orm/libsql/web";
 import { createOutboxProvider } from "../adapters/outbox.js";
 import { readConfig } from "../config.js";
 import * as schema from "../db/schema.js";
+import { confirmTokenKey } from "../domain/confirm-token.js";
 import { deriveKey, keyedHasher, sha256Hex } from "../domain/digest.js";
 import { unsubscribeTokenKey } from "../domain/unsubscribe-token.js";
 import { createApp } from "../http/app.js";
 import { problemResponse } from "../http/problem.js";
 import type { Deps } from "../services/deps.js";
+import { fixedWindowLimiter } from "../services/rate-limiter.js";
 
 /** The Worker's bindings (wrangler.toml vars and secrets). */
 export interface WorkerEnv {
@@ -51,9 +53,14 @@ async function gateway(env: WorkerEnv): Promise<Gateway> {
     subjectKeyHasher: keyedHasher(config.secret, "subject"),
     operatorTokenHash: await sha256Hex(config.operatorToken),
     tokenKey: unsubscribeTokenKey(config.secret),
+    confirmTokenKey: confirmTokenKey(config.secret),
     settingsKey: deriveKey(config.secret, "settings"),
     publicUrl: config.publicUrl,
     provider: createOutboxProvider(db, Date.now),
+    // Per isolate: a brake on abuse of the public pages, not an exact count.
+    rateLimiter: fixedWindowLimiter(Date.now),
+    // Set by Cloudflare's edge for every request; a client cannot forge it.
+    clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,
   };
   return { app: createApp(deps) };
 }

@@ -13,8 +13,10 @@ import { keyRoutes } from "./routes/keys.js";
 import { messageRoutes } from "./routes/messages.js";
 import { metaRoutes } from "./routes/meta.js";
 import { outboxRoutes } from "./routes/outbox.js";
+import { proofRoutes } from "./routes/proofs.js";
 import { sendGridRoutes } from "./routes/sendgrid.js";
 import { settingsRoutes } from "./routes/settings.js";
+import { subjectRoutes } from "./routes/subjects.js";
 import { tenantRoutes } from "./routes/tenants.js";
 import { topicRoutes } from "./routes/topics.js";
 import { webhookRoutes } from "./routes/webhooks.js";
@@ -65,6 +67,8 @@ export function createApp(deps: Deps) {
   app.route("/", importRoutes(deps));
   app.route("/", settingsRoutes(deps));
   app.route("/", webhookRoutes(deps));
+  app.route("/", proofRoutes(deps));
+  app.route("/", subjectRoutes(deps));
   app.get(
     "/openapi.json",
     documented({ summary: "This OpenAPI 3.1 document", tag: "Meta", auth: "public" }),

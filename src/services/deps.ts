@@ -1,7 +1,10 @@
+import type { Context } from "hono";
 import type { Database } from "../db/database.js";
+import type { ConfirmTokenKey } from "../domain/confirm-token.js";
 import type { KeyedHasher } from "../domain/digest.js";
 import type { UnsubscribeTokenKey } from "../domain/unsubscribe-token.js";
 import type { MailProvider } from "./delivery/provider.js";
+import type { RateLimiter } from "./rate-limiter.js";
 
 /** What every service is given; nothing is read from the environment here. */
 export interface Deps {
@@ -15,8 +18,13 @@ export interface Deps {
   subjectKeyHasher: KeyedHasher;
   /** SHA-256 of the operator credential. */
   operatorTokenHash: string;
-  /** The master secret's key for signing unsubscribe and confirmation tokens. */
+  /** The master secret's key for signing unsubscribe tokens (`/u/TOKEN`). */
   tokenKey: UnsubscribeTokenKey;
+  /**
+   * The key for double opt-in confirmation tokens (`/c/TOKEN`), derived for
+   * that purpose alone: an unsubscribe token never confirms a subscription.
+   */
+  confirmTokenKey: ConfirmTokenKey;
   /**
    * The master secret's key for secrets kept at rest (a tenant's SendGrid API
    * key, AES-GCM: domain/secret-box.ts).
@@ -31,6 +39,14 @@ export interface Deps {
    * HTTP app hands it to the Worker's `waitUntil` where there is one.
    */
   runInBackground?: (task: Promise<unknown>) => void;
+  /** Limits requests to the public pages per client and per token (per process or isolate). */
+  rateLimiter: RateLimiter;
+  /**
+   * The client's IP address as the runtime knows it (Node: the socket; Workers:
+   * `CF-Connecting-IP`), or null. Unset, the HTTP app reads `CF-Connecting-IP`.
+   * Headers a client can set itself (X-Forwarded-For) are not trusted.
+   */
+  clientIp?: (c: Context) => string | null;
 }
 
 export function subjectKeyOf(deps: Deps, tenantId: string, normalisedAddress: string): string {

@@ -1,9 +1,11 @@
 import type { Command } from "../command.js";
+import { exportProofsCommand } from "./export.js";
 import { importFile } from "./import.js";
 import { keyCreate } from "./key-create.js";
 import { migrate } from "./migrate.js";
 import { tenantCreate } from "./tenant-create.js";
 import { topicAdd } from "./topic-add.js";
+import { verifyExport } from "./verify.js";
 
 /**
  * The command table, in the order `grounds help` lists it. A command is named
@@ -15,5 +17,7 @@ export const COMMANDS: readonly Command[] = [
   keyCreate,
   topicAdd,
   importFile,
+  exportProofsCommand,
+  verifyExport,
   migrate,
 ];

@@ -50,7 +50,10 @@ export type TraceRule =
   | "corporate-subscriber"
   | "implied-consent"
   | "no-basis"
-  | "strict-mode";
+  | "strict-mode"
+  // Not a rule of the decision: the proof of a double opt-in request, sent
+  // because the person asked for it (services/subscriptions).
+  | "double-opt-in";
 
 /** An evidence event a decision rested on. */
 export interface EvidenceRef {

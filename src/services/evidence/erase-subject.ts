@@ -1,14 +1,21 @@
-import { and, eq } from "drizzle-orm";
-import { evidence, subjects } from "../../db/schema.js";
+import { and, eq, sql } from "drizzle-orm";
+import { dsrRequests, evidence, justifications, outbox, subjects } from "../../db/schema.js";
 import type { Deps } from "../deps.js";
+import { dsrRequestRow } from "../subjects/dsr-requests.js";
 import { newEvidence, type RecordedEvidence, recorded, subjectOf } from "./rows.js";
 
 /**
  * Erasure (GDPR Art. 17): the subject's personal data is removed — the
- * address as given, its facts, and the personal part of every evidence
- * event — and a tombstone remains, keyed by the keyed hash of the address,
- * so the address is never mailed again without a fresh opt-in (DESIGN §3
- * rule 1). The evidence rows themselves stay: they hold no address.
+ * address as given, its facts, the personal part of every evidence event,
+ * the address kept beside each justification, and the copies of mail sent to
+ * it in the local outbox — and a tombstone remains, keyed by the keyed hash
+ * of the address, so the address is never mailed again without a fresh
+ * opt-in (DESIGN §3 rule 1). The evidence rows and justifications
+ * themselves stay: they hold no address, only its keyed hash, and neither
+ * the address column of a justification nor the personal part of evidence
+ * is hashed, so every chain still verifies (DESIGN §6). The request is
+ * recorded with its date and its one-month deadline (Art. 12(3)), done at
+ * once, in the same atomic batch.
  */
 export async function eraseSubject(
   deps: Deps,
@@ -17,7 +24,7 @@ export async function eraseSubject(
 ): Promise<RecordedEvidence[]> {
   const subject = await subjectOf(deps, tenantId, email);
   const tombstone = newEvidence(deps, subject, { kind: "erasure", at: deps.clock(), data: {} });
-  const ofSubject = (table: typeof evidence | typeof subjects) =>
+  const ofSubject = (table: typeof evidence | typeof subjects | typeof justifications) =>
     and(eq(table.tenantId, tenantId), eq(table.subjectKey, subject.subjectKey));
   await deps.db.batch([
     deps.db.update(evidence).set({ personal: null }).where(ofSubject(evidence)),
@@ -32,7 +39,21 @@ export async function eraseSubject(
         updatedAt: deps.clock(),
       })
       .where(ofSubject(subjects)),
+    // Before the justifications lose nothing the outbox is found by: its
+    // rows name the justification they were sent under.
+    deps.db
+      .delete(outbox)
+      .where(
+        and(
+          eq(outbox.tenantId, tenantId),
+          sql`${outbox.justificationId} IN (SELECT ${justifications.id} FROM ${justifications} WHERE ${justifications.tenantId} = ${tenantId} AND ${justifications.subjectKey} = ${subject.subjectKey})`,
+        ),
+      ),
+    deps.db.update(justifications).set({ email: null }).where(ofSubject(justifications)),
     deps.db.insert(evidence).values(tombstone),
+    deps.db
+      .insert(dsrRequests)
+      .values(dsrRequestRow(deps, tenantId, subject.subjectKey, "erasure", true)),
   ]);
   return recorded([tombstone]);
 }

@@ -19,11 +19,15 @@ export interface SubjectFactsInput {
   ageVerified?: boolean | undefined;
 }
 
-/** The subject an evidence write is about: its key and the address as given. */
+/**
+ * The subject an evidence write is about: its key and the address as given.
+ * `email` is null when the subject is known only by its key — a person acting
+ * through a link's token (`/u`, `/c`), which never carries the address.
+ */
 export interface SubjectRef {
   tenantId: string;
   subjectKey: string;
-  email: string;
+  email: string | null;
 }
 
 /** Resolves an address to its subject; an invalid address is refused. */
@@ -50,6 +54,17 @@ export async function subjectOf(
  */
 export function upsertSubject(deps: Deps, subject: SubjectRef, facts: SubjectFactsInput = {}) {
   const now = deps.clock();
+  if (subject.email === null) {
+    // Known by its key only: the row, if there is one, keeps the address it
+    // has; none is made up (the evidence alone decides, DESIGN §3).
+    if (hasFacts(facts)) throw new TypeError("Facts need the subject's address.");
+    return deps.db
+      .update(subjects)
+      .set({ updatedAt: now })
+      .where(
+        and(eq(subjects.tenantId, subject.tenantId), eq(subjects.subjectKey, subject.subjectKey)),
+      );
+  }
   return deps.db
     .insert(subjects)
     .values({

@@ -29,6 +29,13 @@ export interface SendRequest {
   /** The v3 drop-in: the caller's categories and custom args, passed on. */
   categories?: string[] | undefined;
   customArgs?: Record<string, string> | undefined;
+  /**
+   * Set only by a double opt-in request (subscriptions/request-subscription.ts),
+   * never by an API caller: the topics whose consent the message asks to
+   * confirm, and their names as the message shows them. Such a message is
+   * decided as one the person asked for, not as the marketing it is about.
+   */
+  confirmation?: { topics: string[]; topicName: string } | undefined;
 }
 
 export function identityOf(tenant: TenantRow): SenderIdentity {

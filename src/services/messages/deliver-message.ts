@@ -10,6 +10,7 @@ import { appendJustifications, type JustificationDraft } from "../proofs/append-
 import type { JustificationRow } from "../proofs/justification-content.js";
 import { tenantSendGridKey } from "../settings/tenant-sendgrid-key.js";
 import { inJsonArray, loadSubjectHistories } from "../subject-facts.js";
+import { topicsOf } from "../subscriptions/confirmation-message.js";
 import { policyOf, type TenantRow } from "../tenant.js";
 import { getTopic } from "../topics.js";
 import { composeFor, type SendRequest } from "./compose.js";
@@ -33,8 +34,11 @@ export async function deliverMessage(
   });
   if (!message?.request) return;
   const request = message.request as unknown as SendRequest;
-  const topic = await getTopic(deps, tenant.id, request.topic);
-  const composed = composeFor(deps, tenant, topic, request);
+  const messageTopic = await getTopic(deps, tenant.id, request.topic);
+  // A double opt-in request is composed about its topics and re-checked as
+  // the message the person asked for (subscriptions/confirmation-message.ts).
+  const { composeTopic, decisionTopic: topic } = topicsOf(messageTopic, request);
+  const composed = composeFor(deps, tenant, composeTopic, request);
   const recipientsByAddress = new Map<string, Recipient>(
     request.recipients.map((r) => [normaliseAddress(r.email), r]),
   );

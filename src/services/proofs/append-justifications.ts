@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import { insertJsonRows } from "../../db/json-rows.js";
 import { chainHeads, justifications } from "../../db/schema.js";
 import { GENESIS, linkHash } from "../../domain/proof/chain.js";
 import type { Deps } from "../deps.js";
@@ -8,7 +9,7 @@ import { type JustificationRow, justificationContent } from "./justification-con
 /** A justification before it is linked onto the tenant's chain. */
 export type JustificationDraft = Omit<JustificationRow, "seq" | "prevHash" | "hash" | "tenantId">;
 
-/** Rows per INSERT: ~22 columns each stays far below SQLite's parameter limit. */
+/** Rows per INSERT (one JSON parameter each: the statement's size stays constant). */
 const ROWS_PER_INSERT = 1000;
 const ATTEMPTS = 8;
 
@@ -65,7 +66,7 @@ export function appendJustifications(
       const statements: BatchItem<"sqlite">[] = [...alongside];
       for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
         statements.push(
-          deps.db.insert(justifications).values(rows.slice(start, start + ROWS_PER_INSERT)),
+          deps.db.run(insertJsonRows(justifications, rows.slice(start, start + ROWS_PER_INSERT))),
         );
       }
       if (last) {

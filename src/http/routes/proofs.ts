@@ -1,0 +1,67 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import type { Deps } from "../../services/deps.js";
+import { exportProofs } from "../../services/proofs/export-proofs.js";
+import { verifyIntegrity } from "../../services/proofs/verify-integrity.js";
+import { requireScope } from "../auth.js";
+import type { AppEnv } from "../env.js";
+import { documented } from "../openapi.js";
+import { validate } from "../validate.js";
+
+const IsoTime = v.pipe(
+  v.string(),
+  v.isoTimestamp("an ISO 8601 time with a time zone, e.g. 2026-11-23T12:00:00Z"),
+);
+
+const ProofQuery = v.object({
+  from: v.optional(IsoTime),
+  to: v.optional(IsoTime),
+  email: v.optional(v.pipe(v.string(), v.email("not a valid e-mail address"))),
+  messageId: v.optional(v.pipe(v.string(), v.maxLength(100))),
+  topic: v.optional(v.pipe(v.string(), v.maxLength(100))),
+  decision: v.optional(v.picklist(["send", "suppress"])),
+  format: v.optional(v.picklist(["ndjson", "csv"]), "ndjson"),
+});
+
+/** Proof export and integrity (DESIGN §5, §6), for compliance staff. */
+export function proofRoutes(deps: Deps) {
+  const scoped = requireScope(deps, "compliance:read");
+  return new Hono<AppEnv>()
+    .get(
+      "/v1/proofs",
+      documented({
+        summary: "Export justifications",
+        description:
+          "Streams the tenant's justifications as NDJSON or CSV (RFC 4180), after a header record (tenant, chain start, head, filters), in constant memory. Each record carries every hashed field and its `hash`, so the file verifies offline (`npx grounds verify`, docs/proof-log.md). CSV cells beginning with `=`, `+`, `-`, `@`, tab, CR or `'` are prefixed with `'` against formula injection. `email` matches by the keyed hash, so it still works after an erasure.",
+        tag: "Proofs",
+        auth: "compliance:read",
+      }),
+      scoped,
+      validate("query", ProofQuery),
+      async (c) => {
+        const { format, ...filters } = c.req.valid("query");
+        const { stream } = await exportProofs(deps, c.var.principal.tenant.id, filters, format);
+        const day = new Date(deps.clock()).toISOString().slice(0, 10);
+        return new Response(stream, {
+          headers: {
+            "content-type":
+              format === "csv" ? "text/csv; charset=utf-8; header=present" : "application/x-ndjson",
+            "content-disposition": `attachment; filename="proofs-${day}.${format}"`,
+            "cache-control": "no-store",
+          },
+        });
+      },
+    )
+    .get(
+      "/v1/integrity",
+      documented({
+        summary: "Verify the tenant's proof chains",
+        description:
+          "Recomputes every chain from its start (the genesis or the retention checkpoint) and compares its end with the stored head: `{ok, chains:[{name, rows, start, head, ok, break?:{seq, problem}}]}`, where `problem` is `hash-mismatch` (a changed row), `gap` (a removed or moved row), `broken-link` (a reordered or inserted row) or `truncated`.",
+        tag: "Proofs",
+        auth: "compliance:read",
+      }),
+      scoped,
+      async (c) => c.json(await verifyIntegrity(deps, c.var.principal.tenant.id)),
+    );
+}

@@ -1,0 +1,182 @@
+import { and, asc, eq, gt, gte, lte, type SQL } from "drizzle-orm";
+import { chainCheckpoints, chainHeads, justifications } from "../../db/schema.js";
+import { normaliseAddress } from "../../domain/address.js";
+import { GENESIS } from "../../domain/proof/chain.js";
+import {
+  csvHeaderLines,
+  csvRecordLine,
+  type ExportHeader,
+  type ExportRecord,
+  ndjsonHeaderLine,
+  ndjsonRecordLine,
+} from "../../domain/proof/export-format.js";
+import { type Deps, subjectKeyOf } from "../deps.js";
+import { type JustificationRow, justificationContent } from "./justification-content.js";
+
+/** Rows per page of the keyset scan: small enough for constant memory, large enough for speed. */
+export const EXPORT_PAGE_ROWS = 2000;
+
+export interface ProofFilters {
+  /** ISO 8601; decisions at or after. */
+  from?: string | undefined;
+  /** ISO 8601; decisions at or before. */
+  to?: string | undefined;
+  email?: string | undefined;
+  messageId?: string | undefined;
+  topic?: string | undefined;
+  decision?: "send" | "suppress" | undefined;
+}
+
+export type ExportFormat = "ndjson" | "csv";
+
+/** Where a tenant's chain starts (genesis, or its retention checkpoint) and its head now. */
+export async function chainBounds(
+  deps: Deps,
+  tenantId: string,
+): Promise<{ start: { seq: number; hash: string }; head: { seq: number; hash: string } }> {
+  const [[head], [checkpoint]] = await Promise.all([
+    deps.db
+      .select({ seq: chainHeads.seq, hash: chainHeads.hash })
+      .from(chainHeads)
+      .where(and(eq(chainHeads.tenantId, tenantId), eq(chainHeads.chain, "justifications"))),
+    deps.db
+      .select({ seq: chainCheckpoints.seq, hash: chainCheckpoints.hash })
+      .from(chainCheckpoints)
+      .where(
+        and(eq(chainCheckpoints.tenantId, tenantId), eq(chainCheckpoints.chain, "justifications")),
+      ),
+  ]);
+  const start = checkpoint ?? { seq: 0, hash: GENESIS };
+  return { start, head: head ?? start };
+}
+
+/** An exported record: every hashed field, the hash, and the unhashed extras. */
+export function exportRecord(row: JustificationRow): ExportRecord {
+  return {
+    ...justificationContent(row),
+    hash: row.hash,
+    email: row.email,
+    status: row.status,
+    statusAt: new Date(row.statusAt).toISOString(),
+    providerMessageId: row.providerMessageId,
+    error: row.error,
+  };
+}
+
+/**
+ * One page of a keyset scan over (tenant_id, seq): `seq > after`, at most up
+ * to the head seen when the export began (rows appended later are not part
+ * of it), in seq order.
+ */
+export function proofPage(
+  deps: Deps,
+  tenantId: string,
+  conditions: SQL[],
+  after: number,
+  upTo: number,
+  limit = EXPORT_PAGE_ROWS,
+) {
+  return deps.db
+    .select()
+    .from(justifications)
+    .where(
+      and(
+        eq(justifications.tenantId, tenantId),
+        gt(justifications.seq, after),
+        lte(justifications.seq, upTo),
+        ...conditions,
+      ),
+    )
+    .orderBy(asc(justifications.seq))
+    .limit(limit);
+}
+
+function conditionsOf(deps: Deps, tenantId: string, filters: ProofFilters): SQL[] {
+  const conditions: SQL[] = [];
+  if (filters.from) conditions.push(gte(justifications.decidedAt, Date.parse(filters.from)));
+  if (filters.to) conditions.push(lte(justifications.decidedAt, Date.parse(filters.to)));
+  // By the keyed hash, not the address column: it still matches after an
+  // erasure has removed the address (GDPR Art. 17).
+  if (filters.email) {
+    conditions.push(
+      eq(justifications.subjectKey, subjectKeyOf(deps, tenantId, normaliseAddress(filters.email))),
+    );
+  }
+  if (filters.messageId) conditions.push(eq(justifications.messageId, filters.messageId));
+  if (filters.topic) conditions.push(eq(justifications.topic, filters.topic));
+  if (filters.decision) conditions.push(eq(justifications.decision, filters.decision));
+  return conditions;
+}
+
+/**
+ * Streams a tenant's justifications (DESIGN §5 `GET /v1/proofs`): a header
+ * record, then one record per justification, read page by page as the
+ * consumer pulls, so memory stays constant whatever the row count. A
+ * ReadableStream, not a Node stream: the same code runs on Workers.
+ */
+export async function exportProofs(
+  deps: Deps,
+  tenantId: string,
+  filters: ProofFilters,
+  format: ExportFormat,
+  options: { onRows?: (rows: number, head: number) => void; pageRows?: number } = {},
+): Promise<{ header: ExportHeader; stream: ReadableStream<Uint8Array> }> {
+  const { start, head } = await chainBounds(deps, tenantId);
+  const given = Object.fromEntries(
+    Object.entries(filters).filter(([, value]) => value !== undefined && value !== ""),
+  ) as Record<string, string>;
+  const { email: _email, ...shown } = given;
+  const header: ExportHeader = {
+    export: "grounds-proofs",
+    v: 1,
+    tenant: tenantId,
+    chain: "justifications",
+    complete: Object.keys(given).length === 0,
+    start,
+    head,
+    // The address is never written into the file's header: it says only
+    // that one was given (the rows carry the keyed hash).
+    filters: { ...shown, ...(given.email ? { email: "(given)" } : {}) },
+    exportedAt: new Date(deps.clock()).toISOString(),
+  };
+  const conditions = conditionsOf(deps, tenantId, filters);
+  const encoder = new TextEncoder();
+  const recordLine = format === "csv" ? csvRecordLine : ndjsonRecordLine;
+  let after = start.seq;
+  let rows = 0;
+  let done = false;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        controller.enqueue(
+          encoder.encode(format === "csv" ? csvHeaderLines(header) : ndjsonHeaderLine(header)),
+        );
+      },
+      async pull(controller) {
+        if (done) return;
+        const page = await proofPage(
+          deps,
+          tenantId,
+          conditions,
+          after,
+          head.seq,
+          options.pageRows ?? EXPORT_PAGE_ROWS,
+        );
+        let text = "";
+        for (const row of page) text += recordLine(exportRecord(row));
+        rows += page.length;
+        const last = page.at(-1);
+        if (last) after = last.seq;
+        options.onRows?.(rows, head.seq - start.seq);
+        if (text) controller.enqueue(encoder.encode(text));
+        if (page.length < (options.pageRows ?? EXPORT_PAGE_ROWS)) {
+          done = true;
+          controller.close();
+        }
+      },
+    },
+    // One page in flight at a time: the next is read only when this one is taken.
+    { highWaterMark: 1 },
+  );
+  return { header, stream };
+}
