@@ -11,6 +11,15 @@ CREATE TABLE `api_keys` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `api_keys_key_hash_unique` ON `api_keys` (`key_hash`);--> statement-breakpoint
 CREATE INDEX `api_keys_tenant` ON `api_keys` (`tenant_id`);--> statement-breakpoint
+CREATE TABLE `chain_checkpoints` (
+	`tenant_id` text NOT NULL,
+	`chain` text NOT NULL,
+	`seq` integer NOT NULL,
+	`hash` text NOT NULL,
+	`created_at` integer NOT NULL,
+	PRIMARY KEY(`tenant_id`, `chain`)
+);
+--> statement-breakpoint
 CREATE TABLE `chain_heads` (
 	`tenant_id` text NOT NULL,
 	`chain` text NOT NULL,
@@ -29,6 +38,18 @@ CREATE TABLE `delivery_chunks` (
 	PRIMARY KEY(`message_id`, `chunk`)
 );
 --> statement-breakpoint
+CREATE TABLE `dsr_requests` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`subject_key` text NOT NULL,
+	`kind` text NOT NULL,
+	`received_at` integer NOT NULL,
+	`deadline` integer NOT NULL,
+	`completed_at` integer,
+	FOREIGN KEY (`tenant_id`) REFERENCES `tenants`(`id`) ON UPDATE no action ON DELETE no action
+);
+--> statement-breakpoint
+CREATE INDEX `dsr_requests_tenant` ON `dsr_requests` (`tenant_id`,`received_at`);--> statement-breakpoint
 CREATE TABLE `evidence` (
 	`id` text PRIMARY KEY NOT NULL,
 	`tenant_id` text NOT NULL,

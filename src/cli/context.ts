@@ -47,22 +47,12 @@ export class Context {
   async #openGateway(): Promise<NodeGateway> {
     const config = this.config();
     // Imported here, not above: the app is large, and help needs none of it.
-    const { createNodeGateway } = await import("../entry/node-gateway.js");
+    const { createNodeGateway, operatorTokenNotice } = await import("../entry/node-gateway.js");
     const gateway = await createNodeGateway(config);
     this.onClose(() => gateway.close());
     if (gateway.generatedOperatorToken) {
       // Only its hash is stored: if this is not shown now, it is lost.
-      this.io.err(
-        [
-          "",
-          "  A new operator token was generated. It is shown only this once:",
-          "",
-          `    GROUNDS_OPERATOR_TOKEN=${gateway.generatedOperatorToken}`,
-          "",
-          "  Keep it: it creates tenants (POST /v1/tenants). Only its hash is stored.",
-          "",
-        ].join("\n"),
-      );
+      this.io.err(operatorTokenNotice(gateway.generatedOperatorToken));
     }
     return gateway;
   }

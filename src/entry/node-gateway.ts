@@ -114,3 +114,16 @@ export async function createNodeGateway(
     idle: background.idle,
   };
 }
+
+/** What is shown, once, when an operator token was generated (only its hash is kept). */
+export function operatorTokenNotice(token: string): string {
+  return [
+    "",
+    "  A new operator token was generated. It is shown only this once:",
+    "",
+    `    GROUNDS_OPERATOR_TOKEN=${token}`,
+    "",
+    "  Keep it: it creates tenants (POST /v1/tenants). Only its hash is stored.",
+    "",
+  ].join("\n");
+}

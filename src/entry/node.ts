@@ -2,7 +2,8 @@ import { serve } from "@hono/node-server";
 import { readConfig } from "../config.js";
 import { resumeImports } from "../services/imports/process.js";
 import { resumeInterruptedSends, runDueMessages } from "../services/messages/run-due-messages.js";
-import { createNodeGateway } from "./node-gateway.js";
+import { runRetention } from "../services/proofs/run-retention.js";
+import { createNodeGateway, operatorTokenNotice } from "./node-gateway.js";
 
 /** Grounds on Node: the embedded libSQL file by default. */
 const config = readConfig(process.env);
@@ -16,19 +17,16 @@ const SCHEDULER_INTERVAL_MS = 15_000;
 const scheduler = setInterval(() => {
   gateway.deps.runInBackground?.(runDueMessages(gateway.deps));
 }, SCHEDULER_INTERVAL_MS);
+// Retention (proofs past the tenant's retention period, with a checkpoint)
+// runs hourly; on Workers a Cron Trigger does it.
+const RETENTION_INTERVAL_MS = 60 * 60_000;
+gateway.deps.runInBackground?.(runRetention(gateway.deps, gateway.deps.clock()));
+const retention = setInterval(() => {
+  gateway.deps.runInBackground?.(runRetention(gateway.deps, gateway.deps.clock()));
+}, RETENTION_INTERVAL_MS);
 
 if (gateway.generatedOperatorToken) {
-  console.log(
-    [
-      "",
-      "  A new operator token was generated. It is shown only this once:",
-      "",
-      `    GROUNDS_OPERATOR_TOKEN=${gateway.generatedOperatorToken}`,
-      "",
-      "  Keep it: it creates tenants (POST /v1/tenants). Only its hash is stored.",
-      "",
-    ].join("\n"),
-  );
+  console.log(operatorTokenNotice(gateway.generatedOperatorToken));
 }
 
 const server = serve({ fetch: gateway.app.fetch, port: config.port }, (info) => {
@@ -39,6 +37,7 @@ const server = serve({ fetch: gateway.app.fetch, port: config.port }, (info) => 
 
 function shutdown() {
   clearInterval(scheduler);
+  clearInterval(retention);
   server.close(() => {
     gateway.close();
     process.exit(0);

@@ -6,6 +6,7 @@ import type { Deps } from "../services/deps.js";
 import type { AppEnv } from "./env.js";
 import { documented } from "./openapi.js";
 import { problemResponse, renderError } from "./problem.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
 import { decisionRoutes } from "./routes/decisions.js";
 import { evidenceRoutes } from "./routes/evidence.js";
 import { importRoutes } from "./routes/imports.js";
@@ -17,8 +18,10 @@ import { proofRoutes } from "./routes/proofs.js";
 import { sendGridRoutes } from "./routes/sendgrid.js";
 import { settingsRoutes } from "./routes/settings.js";
 import { subjectRoutes } from "./routes/subjects.js";
+import { subscriptionRoutes } from "./routes/subscriptions.js";
 import { tenantRoutes } from "./routes/tenants.js";
 import { topicRoutes } from "./routes/topics.js";
+import { unsubscribeRoutes } from "./routes/unsubscribe.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 
 /** 1 MiB: far above any evidence write, far below what would hurt. */
@@ -69,6 +72,9 @@ export function createApp(deps: Deps) {
   app.route("/", webhookRoutes(deps));
   app.route("/", proofRoutes(deps));
   app.route("/", subjectRoutes(deps));
+  app.route("/", dashboardRoutes(deps));
+  app.route("/", unsubscribeRoutes(deps));
+  app.route("/", subscriptionRoutes(deps));
   app.get(
     "/openapi.json",
     documented({ summary: "This OpenAPI 3.1 document", tag: "Meta", auth: "public" }),

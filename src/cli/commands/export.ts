@@ -20,8 +20,7 @@ function progressBar(io: Io) {
   const terminal = process.stderr.isTTY === true;
   let lastTenth = -1;
   return {
-    update(rows: number, total: number, scanned: number) {
-      const share = total > 0 ? Math.min(1, scanned / total) : 1;
+    update(rows: number, share: number) {
       const percent = Math.floor(share * 100);
       const counts = `${rows.toLocaleString("en")} rows`;
       if (terminal) {
@@ -88,7 +87,7 @@ Example:
     const { deps } = await context.gateway();
     const tenant = await loadTenant(deps, values.tenant);
     const progress = progressBar(context.io);
-    let scanned = 0;
+    let exported = 0;
     const { header, stream } = await exportProofs(
       deps,
       tenant.id,
@@ -102,9 +101,9 @@ Example:
       },
       format,
       {
-        onRows: (rows, total) => {
-          scanned = rows;
-          progress.update(rows, total, rows);
+        onRows: (rows, share) => {
+          exported = rows;
+          progress.update(rows, share);
         },
       },
     );
@@ -115,7 +114,7 @@ Example:
     }
     progress.done();
     context.io.out(
-      `Exported ${scanned.toLocaleString("en")} justifications of ${tenant.id} (chain head ${header.head.seq}) to ${values.out}${header.complete ? "" : " (filtered)"}.`,
+      `Exported ${exported.toLocaleString("en")} justifications of ${tenant.id} (chain head ${header.head.seq}) to ${values.out}${header.complete ? "" : " (filtered)"}.`,
     );
     return EXIT.ok;
   },

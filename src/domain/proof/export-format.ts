@@ -73,7 +73,18 @@ const INTEGER_COLUMNS = new Set<string>(["v", "seq"]);
  * verifier removes exactly one leading `'` from every cell that has one.
  */
 export function neutralise(cell: string): string {
-  return /^[=+\-@\t\r']/.test(cell) ? `'${cell}` : cell;
+  switch (cell.charCodeAt(0)) {
+    case 61: // =
+    case 43: // +
+    case 45: // -
+    case 64: // @
+    case 9: // tab
+    case 13: // CR
+    case 39: // '
+      return `'${cell}`;
+    default:
+      return cell;
+  }
 }
 
 export function unneutralise(cell: string): string {
@@ -81,8 +92,11 @@ export function unneutralise(cell: string): string {
 }
 
 /** RFC 4180: quote a field holding a comma, quote, CR or LF; double inner quotes. */
+const NEEDS_QUOTES = /[",\r\n]/;
+const QUOTES = /"/g;
+
 function quote(cell: string): string {
-  return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
+  return NEEDS_QUOTES.test(cell) ? `"${cell.replace(QUOTES, '""')}"` : cell;
 }
 
 function csvLine(cells: readonly string[]): string {

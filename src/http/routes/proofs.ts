@@ -57,7 +57,7 @@ export function proofRoutes(deps: Deps) {
       documented({
         summary: "Verify the tenant's proof chains",
         description:
-          "Recomputes every chain from its start (the genesis or the retention checkpoint) and compares its end with the stored head: `{ok, chains:[{name, rows, start, head, ok, break?:{seq, problem}}]}`, where `problem` is `hash-mismatch` (a changed row), `gap` (a removed or moved row), `broken-link` (a reordered or inserted row) or `truncated`.",
+          "Recomputes every chain from its start (the genesis or the retention checkpoint) and compares its end with the stored head: `{ok, chains:[{name, rows, start, head, ok, break?:{seq, problem}}]}`, where `problem` is `hash-mismatch` (a changed row), `gap` (a removed or moved row), `broken-link` (a reordered or inserted row) or `truncated`. `evidence` says whether every evidence event the justifications cite still hashes to what they cited (`altered`: changed or missing); `ok` is false if either check fails.",
         tag: "Proofs",
         auth: "compliance:read",
       }),

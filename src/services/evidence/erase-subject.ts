@@ -1,5 +1,13 @@
 import { and, eq, sql } from "drizzle-orm";
-import { dsrRequests, evidence, justifications, outbox, subjects } from "../../db/schema.js";
+import {
+  dsrRequests,
+  evidence,
+  justifications,
+  messages,
+  outbox,
+  subjects,
+} from "../../db/schema.js";
+import { normaliseAddress } from "../../domain/address.js";
 import type { Deps } from "../deps.js";
 import { dsrRequestRow } from "../subjects/dsr-requests.js";
 import { newEvidence, type RecordedEvidence, recorded, subjectOf } from "./rows.js";
@@ -8,7 +16,8 @@ import { newEvidence, type RecordedEvidence, recorded, subjectOf } from "./rows.
  * Erasure (GDPR Art. 17): the subject's personal data is removed — the
  * address as given, its facts, the personal part of every evidence event,
  * the address kept beside each justification, and the copies of mail sent to
- * it in the local outbox — and a tombstone remains, keyed by the keyed hash
+ * it in the local outbox, and its entry in the recipients kept with each
+ * message (for a scheduled send or a resumed one) — and a tombstone remains, keyed by the keyed hash
  * of the address, so the address is never mailed again without a fresh
  * opt-in (DESIGN §3 rule 1). The evidence rows and justifications
  * themselves stay: they hold no address, only its keyed hash, and neither
@@ -50,6 +59,22 @@ export async function eraseSubject(
         ),
       ),
     deps.db.update(justifications).set({ email: null }).where(ofSubject(justifications)),
+    // The recipient lists kept with messages hold the address (and a name,
+    // data): the entry goes. A scheduled send then never reaches the
+    // address; an in-flight one re-checks each recipient before handing
+    // and finds the tombstone. SQLite's lower() folds ASCII only, as the
+    // addresses of nearly all lists are.
+    deps.db
+      .update(messages)
+      .set({
+        request: sql`json_set(${messages.request}, '$.recipients', (SELECT json_group_array(json(value)) FROM json_each(${messages.request}, '$.recipients') WHERE lower(trim(json_extract(value, '$.email'))) IS NOT ${normaliseAddress(email)}))`,
+      })
+      .where(
+        and(
+          eq(messages.tenantId, tenantId),
+          sql`EXISTS (SELECT 1 FROM json_each(${messages.request}, '$.recipients') WHERE lower(trim(json_extract(value, '$.email'))) = ${normaliseAddress(email)})`,
+        ),
+      ),
     deps.db.insert(evidence).values(tombstone),
     deps.db
       .insert(dsrRequests)

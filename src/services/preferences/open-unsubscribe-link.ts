@@ -36,7 +36,7 @@ export async function openUnsubscribeLink(
   });
   if (!tenant) return null;
   const topic = await findTopic(deps, tenant.id, payload.topic);
-  if (!topic || topic.class !== "marketing") return null;
+  if (topic?.class !== "marketing") return null;
   return {
     tenant,
     subject: { tenantId: tenant.id, subjectKey: payload.subjectKey, email: null },

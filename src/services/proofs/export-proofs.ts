@@ -119,7 +119,11 @@ export async function exportProofs(
   tenantId: string,
   filters: ProofFilters,
   format: ExportFormat,
-  options: { onRows?: (rows: number, head: number) => void; pageRows?: number } = {},
+  options: {
+    /** After each page: rows exported so far, and the share of the chain scanned (0–1). */
+    onRows?: (rows: number, scanned: number) => void;
+    pageRows?: number;
+  } = {},
 ): Promise<{ header: ExportHeader; stream: ReadableStream<Uint8Array> }> {
   const { start, head } = await chainBounds(deps, tenantId);
   const given = Object.fromEntries(
@@ -167,12 +171,11 @@ export async function exportProofs(
         rows += page.length;
         const last = page.at(-1);
         if (last) after = last.seq;
-        options.onRows?.(rows, head.seq - start.seq);
+        done = page.length < (options.pageRows ?? EXPORT_PAGE_ROWS);
+        const span = head.seq - start.seq;
+        options.onRows?.(rows, done || span <= 0 ? 1 : (after - start.seq) / span);
         if (text) controller.enqueue(encoder.encode(text));
-        if (page.length < (options.pageRows ?? EXPORT_PAGE_ROWS)) {
-          done = true;
-          controller.close();
-        }
+        if (done) controller.close();
       },
     },
     // One page in flight at a time: the next is read only when this one is taken.

@@ -110,7 +110,10 @@ export async function requestSubscription(
     issuedAt: now,
   });
   const confirmUrl = `${deps.publicUrl}/c/${token}${input.locale === "cs" ? "?lang=cs" : ""}`;
-  const topicName = topics.map((t) => t.name.trim()).join(", ");
+  // The confirm template is in English: "Tips and Lens deals".
+  const topicName = new Intl.ListFormat("en", { type: "conjunction" }).format(
+    topics.map((t) => t.name.trim()),
+  );
   const request: SendRequest = {
     topic: first.id,
     from: input.from ?? defaultSender(tenant),
@@ -156,7 +159,15 @@ export async function requestSubscription(
     rows.map((row) => ({ id: row.id, at: isoTime(row.occurredAt) })),
     request.confirmation?.topics ?? [],
   );
-  const draft = draftFor(messageId, first, subject.subjectKey, input.email.trim(), decision, history, now);
+  const draft = draftFor(
+    messageId,
+    first,
+    subject.subjectKey,
+    input.email.trim(),
+    decision,
+    history,
+    now,
+  );
   await proveMessage(deps, tenant, first.id, messageId, request, [
     { recipient: { email: input.email.trim() }, subjectKey: subject.subjectKey, decision, draft },
   ]);

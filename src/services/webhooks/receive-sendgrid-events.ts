@@ -126,7 +126,6 @@ export async function receiveSendGridEvents(
       if (attempt >= 5 || !/UNIQUE constraint failed: provider_events/.test(text)) throw error;
     }
   }
-  return report;
 }
 
 function parseBody(body: Uint8Array): unknown[] {
