@@ -2,6 +2,8 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getConnInfo } from "@hono/node-server/conninfo";
+import { serveStatic } from "@hono/node-server/serve-static";
+import { Hono } from "hono";
 import { chooseProvider } from "../adapters/choose-provider.js";
 import { createOutboxProvider } from "../adapters/outbox.js";
 import { createSendGridProvider } from "../adapters/sendgrid.js";
@@ -126,4 +128,14 @@ export function operatorTokenNotice(token: string): string {
     "  Keep it: it creates tenants (POST /v1/tenants). Only its hash is stored.",
     "",
   ].join("\n");
+}
+
+/**
+ * The app with the static files Workers serve as assets (wrangler.toml
+ * `[assets]`): the API reference's browser bundle, copied into public/ at
+ * build time.
+ */
+export function withStaticAssets(app: ReturnType<typeof createApp>) {
+  const publicDir = fileURLToPath(new URL("../../public", import.meta.url));
+  return new Hono().use("/docs/scalar.js", serveStatic({ root: publicDir })).route("/", app);
 }

@@ -3,7 +3,7 @@ import { readConfig } from "../config.js";
 import { resumeImports } from "../services/imports/process.js";
 import { resumeInterruptedSends, runDueMessages } from "../services/messages/run-due-messages.js";
 import { runRetention } from "../services/proofs/run-retention.js";
-import { createNodeGateway, operatorTokenNotice } from "./node-gateway.js";
+import { createNodeGateway, operatorTokenNotice, withStaticAssets } from "./node-gateway.js";
 
 /** Grounds on Node: the embedded libSQL file by default. */
 const config = readConfig(process.env);
@@ -29,7 +29,7 @@ if (gateway.generatedOperatorToken) {
   console.log(operatorTokenNotice(gateway.generatedOperatorToken));
 }
 
-const server = serve({ fetch: gateway.app.fetch, port: config.port }, (info) => {
+const server = serve({ fetch: withStaticAssets(gateway.app).fetch, port: config.port }, (info) => {
   console.log(
     `Grounds listening on http://localhost:${info.port} (database ${config.databaseUrl})`,
   );

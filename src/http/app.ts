@@ -8,6 +8,7 @@ import { documented } from "./openapi.js";
 import { problemResponse, renderError } from "./problem.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { decisionRoutes } from "./routes/decisions.js";
+import { docsRoutes } from "./routes/docs.js";
 import { evidenceRoutes } from "./routes/evidence.js";
 import { importRoutes } from "./routes/imports.js";
 import { keyRoutes } from "./routes/keys.js";
@@ -59,6 +60,7 @@ export function createApp(deps: Deps) {
   // SendGrid's own limit for a mail is 30 MB.
   app.use("/v3/*", sendLimit);
   app.route("/", metaRoutes());
+  app.route("/", docsRoutes());
   app.route("/", tenantRoutes(deps));
   app.route("/", keyRoutes(deps));
   app.route("/", topicRoutes(deps));
