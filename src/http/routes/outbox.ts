@@ -76,7 +76,7 @@ const OUTBOX_PAGE = html`<!doctype html>
       dl { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .75rem; margin: 0 0 .5rem; }
       dt { font-weight: 600; } dd { margin: 0; word-break: break-all; }
       iframe { width: 100%; min-height: 24rem; border: 1px solid #ddd; }
-      pre { white-space: pre-wrap; background: #f6f6f6; padding: .5rem; }
+      pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f6f6; padding: .5rem; }
       [role=status] { margin: 1rem 0; }
     </style>
   </head>
