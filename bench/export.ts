@@ -6,25 +6,14 @@
  * peak RSS above the level before each phase: it must stay flat whatever
  * the row count (constant memory). Run alone with `npx tsx bench/export.ts` (BENCH_EXPORT_ROWS to change N).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+
 import { and, asc, eq, gt, sql } from "drizzle-orm";
-import { readConfig } from "../src/config.js";
 import { chainHeads, justifications } from "../src/db/schema.js";
-import { createNodeGateway } from "../src/entry/node-gateway.js";
-import { createTenant } from "../src/services/create-tenant.js";
 import { EXPORT_PAGE_ROWS, exportProofs } from "../src/services/proofs/export-proofs.js";
+import { benchGateway, benchTenant } from "./support/gateway.js";
 
 const N = Number(process.env.BENCH_EXPORT_ROWS ?? 1_000_000);
-const dir = mkdtempSync(join(tmpdir(), "grounds-bench-export-"));
-const gateway = await createNodeGateway(
-  readConfig({
-    DATABASE_URL: `file:${join(dir, "bench.db")}`,
-    GROUNDS_SECRET: "bench-secret-0123456789-0123456789-0123456789",
-    GROUNDS_OPERATOR_TOKEN: "bench-operator-token-0123456789",
-  }),
-);
+const gateway = await benchGateway("export");
 const { deps } = gateway;
 
 /** Samples RSS every 20 ms; `peak()` is the highest seen above the level at `start()`. */
@@ -52,16 +41,7 @@ function rssMeter() {
 const fmt = (n: number) => Math.round(n).toLocaleString("en");
 
 try {
-  const { tenant } = await createTenant(deps, {
-    name: "Bench",
-    legalName: "Bench s.r.o.",
-    address: "Bench 1, Praha",
-    registrationId: "CZ00000000",
-    contactEmail: "privacy@bench.example",
-    domains: ["bench.example"],
-    country: "CZ",
-    mode: "jurisdictional",
-  });
+  const tenant = await benchTenant(deps);
   // Seeded inside SQLite (a recursive CTE, 100,000 rows a statement): a
   // million rows through the chain's appender would take minutes, and the
   // export neither reads nor recomputes hashes, so the rows carry
@@ -147,6 +127,5 @@ try {
     );
   }
 } finally {
-  gateway.close();
-  rmSync(dir, { recursive: true, force: true });
+  gateway.dispose();
 }

@@ -5,15 +5,11 @@
  *
  *   npx tsx bench/import.ts [rows]
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { readConfig } from "../src/config.js";
-import { createNodeGateway } from "../src/entry/node-gateway.js";
-import { createTenant } from "../src/services/create-tenant.js";
+
 import { defineTopic } from "../src/services/define-topic.js";
 import { receiveImport } from "../src/services/imports/jobs.js";
 import { processImport } from "../src/services/imports/process.js";
+import { benchGateway, benchTenant } from "./support/gateway.js";
 
 const ROWS = Number(process.argv[2] ?? 100_000);
 const HEADER =
@@ -40,26 +36,10 @@ function audience(count: number): ReadableStream<Uint8Array> {
   });
 }
 
-const dir = mkdtempSync(join(tmpdir(), "grounds-bench-import-"));
-const gateway = await createNodeGateway(
-  readConfig({
-    DATABASE_URL: `file:${join(dir, "bench.db")}`,
-    GROUNDS_OPERATOR_TOKEN: "bench-operator-token-0123456789",
-    GROUNDS_SECRET: "bench-secret-0123456789-0123456789-0123456789",
-  }),
-);
+const gateway = await benchGateway("import");
 try {
   const { deps } = gateway;
-  const { tenant } = await createTenant(deps, {
-    name: "Bench",
-    legalName: "Bench s.r.o.",
-    address: "Praha",
-    registrationId: "CZ00000000",
-    contactEmail: "privacy@bench.example",
-    domains: ["bench.example"],
-    country: "CZ",
-    mode: "jurisdictional",
-  });
+  const tenant = await benchTenant(deps);
   await defineTopic(deps, tenant.id, { id: "newsletter", name: "Newsletter", class: "marketing" });
 
   const started = performance.now();
@@ -83,6 +63,5 @@ try {
       `peak RSS ${Math.round(process.memoryUsage().rss / 1024 / 1024)} MiB)`,
   );
 } finally {
-  gateway.close();
-  rmSync(dir, { recursive: true, force: true });
+  gateway.dispose();
 }

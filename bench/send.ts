@@ -4,67 +4,45 @@
  * multi-row insert rate measured in the same run on the same machine.
  * Run alone with `npx tsx bench/send.ts`.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { sql } from "drizzle-orm";
-import { readConfig } from "../src/config.js";
+
+import { createClient } from "@libsql/client";
 import { evidence, subjects } from "../src/db/schema.js";
 import { normaliseAddress } from "../src/domain/address.js";
-import { createNodeGateway } from "../src/entry/node-gateway.js";
-import { createTenant } from "../src/services/create-tenant.js";
 import { defineTopic } from "../src/services/define-topic.js";
 import { subjectKeyOf } from "../src/services/deps.js";
 import { newEvidence } from "../src/services/evidence/rows.js";
 import { sendMessage } from "../src/services/messages/send-message.js";
 import { loadTenant } from "../src/services/tenant.js";
+import { benchGateway, benchTenant } from "./support/gateway.js";
 
 const N = 10_000;
-const dir = mkdtempSync(join(tmpdir(), "grounds-bench-send-"));
-const gateway = await createNodeGateway(
-  readConfig({
-    DATABASE_URL: `file:${join(dir, "bench.db")}`,
-    GROUNDS_SECRET: "bench-secret-0123456789-0123456789-0123456789",
-    GROUNDS_OPERATOR_TOKEN: "bench-operator-token-0123456789",
-  }),
-);
+const gateway = await benchGateway("send");
 const { deps } = gateway;
 
 try {
   // The raw rate: multi-row INSERTs of 1,000 rows as wide as a justification,
-  // in one transaction, on this machine now.
-  await deps.db.run(
-    sql.raw(
-      `CREATE TABLE raw_rows (${Array.from({ length: 21 }, (_, i) => `c${i} TEXT`).join(", ")})`,
-    ),
+  // through the libSQL client itself (no ORM), in one transaction, here, now.
+  const client = createClient({ url: gateway.databaseUrl });
+  await client.execute(
+    `CREATE TABLE raw_rows (${Array.from({ length: 21 }, (_, i) => `c${i} TEXT`).join(", ")})`,
   );
   const row = Array.from({ length: 21 }, (_, i) => `value-${i}-${"x".repeat(i * 8)}`);
+  const placeholders = Array.from(
+    { length: 1000 },
+    () => `(${row.map(() => "?").join(", ")})`,
+  ).join(", ");
+  const args = Array.from({ length: 1000 }, () => row).flat();
   const rawStart = performance.now();
-  await deps.db.transaction(async (tx) => {
-    for (let start = 0; start < N; start += 1000) {
-      const values = Array.from(
-        { length: 1000 },
-        () =>
-          sql`(${sql.join(
-            row.map((v) => sql`${v}`),
-            sql`, `,
-          )})`,
-      );
-      await tx.run(sql`INSERT INTO raw_rows VALUES ${sql.join(values, sql`, `)}`);
-    }
-  });
+  await client.batch(
+    Array.from({ length: N / 1000 }, () => ({
+      sql: `INSERT INTO raw_rows VALUES ${placeholders}`,
+      args,
+    })),
+    "write",
+  );
   const rawRate = N / ((performance.now() - rawStart) / 1000);
 
-  const { tenant } = await createTenant(deps, {
-    name: "Bench",
-    legalName: "Bench s.r.o.",
-    address: "Street 1, Praha",
-    registrationId: "CZ00000000",
-    contactEmail: "privacy@bench.example",
-    domains: ["bench.example"],
-    country: "CZ",
-    mode: "jurisdictional",
-  });
+  const tenant = await benchTenant(deps);
   await defineTopic(deps, tenant.id, {
     id: "tips",
     name: "Tips",
@@ -122,7 +100,34 @@ try {
     `send of ${N.toLocaleString("en")} recipients (decide + prove + outbox): ${seconds.toFixed(2)} s = ${Math.round(sendRate).toLocaleString("en")} recipients/s (${result.counts.send} sent, ${result.counts.suppress} suppressed)`,
   );
   console.log(`ratio send / raw insert: ${(sendRate / rawRate).toFixed(2)} (target ≥ 0.5)`);
+
+  // The same 10,000 justification rows inserted raw into a table of the same
+  // shape and indexes: what writing the proof alone costs, with no deciding,
+  // hashing or delivery.
+  const copied = await client.execute("SELECT * FROM justifications");
+  await client.executeMultiple(`
+    CREATE TABLE raw_justifications AS SELECT * FROM justifications WHERE 0;
+    CREATE UNIQUE INDEX raw_j_chain ON raw_justifications (tenant_id, seq);
+    CREATE INDEX raw_j_message ON raw_justifications (message_id, chunk);
+    CREATE INDEX raw_j_subject ON raw_justifications (tenant_id, subject_key);
+    CREATE INDEX raw_j_decided ON raw_justifications (tenant_id, decided_at);`);
+  const columns = copied.columns.length;
+  const rowPlaceholder = `(${Array.from({ length: columns }, () => "?").join(", ")})`;
+  const statements = [];
+  for (let start = 0; start < copied.rows.length; start += 1000) {
+    const slice = copied.rows.slice(start, start + 1000);
+    statements.push({
+      sql: `INSERT INTO raw_justifications VALUES ${slice.map(() => rowPlaceholder).join(", ")}`,
+      args: slice.flatMap((r) => Array.from({ length: columns }, (_, i) => r[i] ?? null)),
+    });
+  }
+  const sameStart = performance.now();
+  await client.batch(statements, "write");
+  const sameRate = copied.rows.length / ((performance.now() - sameStart) / 1000);
+  console.log(
+    `raw libSQL insert of the same justification rows (same indexes): ${Math.round(sameRate).toLocaleString("en")} rows/s; ratio send / that: ${(sendRate / sameRate).toFixed(2)}`,
+  );
+  client.close();
 } finally {
-  gateway.close();
-  rmSync(dir, { recursive: true, force: true });
+  gateway.dispose();
 }

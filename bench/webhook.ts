@@ -6,15 +6,10 @@
  * same batch redelivered (every event a duplicate).
  * Run alone with `npx tsx bench/webhook.ts`.
  */
+
 import { generateKeyPairSync, sign } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { readConfig } from "../src/config.js";
 import { normaliseAddress } from "../src/domain/address.js";
 import { newId } from "../src/domain/ids.js";
-import { createNodeGateway } from "../src/entry/node-gateway.js";
-import { createTenant } from "../src/services/create-tenant.js";
 import { defineTopic } from "../src/services/define-topic.js";
 import { subjectKeyOf } from "../src/services/deps.js";
 import {
@@ -23,6 +18,7 @@ import {
 } from "../src/services/proofs/append-justifications.js";
 import { updateSettings } from "../src/services/settings/update-settings.js";
 import { loadTenant } from "../src/services/tenant.js";
+import { benchGateway, benchTenant } from "./support/gateway.js";
 
 const EVENTS = 10_000;
 /** Events per recipient: processed, delivered, open, click (and a few stops). */
@@ -30,27 +26,11 @@ const RECIPIENTS = EVENTS / 4;
 /** The tenant's proof log before the POST: a webhook must not scan it. */
 const HISTORY = 50_000;
 
-const dir = mkdtempSync(join(tmpdir(), "grounds-bench-webhook-"));
-const gateway = await createNodeGateway(
-  readConfig({
-    DATABASE_URL: `file:${join(dir, "bench.db")}`,
-    GROUNDS_SECRET: "bench-secret-0123456789-0123456789-0123456789",
-    GROUNDS_OPERATOR_TOKEN: "bench-operator-token-0123456789",
-  }),
-);
+const gateway = await benchGateway("webhook");
 const { deps, app } = gateway;
 
 try {
-  const { tenant } = await createTenant(deps, {
-    name: "Bench",
-    legalName: "Bench s.r.o.",
-    address: "Street 1, Praha",
-    registrationId: "CZ00000000",
-    contactEmail: "privacy@bench.example",
-    domains: ["bench.example"],
-    country: "CZ",
-    mode: "jurisdictional",
-  });
+  const tenant = await benchTenant(deps);
   await defineTopic(deps, tenant.id, {
     id: "tips",
     name: "Tips",
@@ -166,6 +146,5 @@ try {
     `same batch redelivered (all duplicates): ${again.elapsed.toFixed(2)} s = ${rate(again.elapsed)} events/s (duplicates ${again.report.duplicates})`,
   );
 } finally {
-  gateway.close();
-  rmSync(dir, { recursive: true, force: true });
+  gateway.dispose();
 }
