@@ -31,6 +31,14 @@ import type {
   OutgoingMail,
   SendOptions,
 } from "../services/delivery/provider.js";
+import {
+  clean,
+  delayBefore,
+  isRetryableStatus,
+  type RetryPolicy,
+  retryHint,
+  summariseBody,
+} from "./sendgrid-retry.js";
 
 export interface SendGridProviderOptions {
   /** The gateway's key (`SENDGRID_API_KEY`); a tenant's own key, passed to `send`, wins. */
@@ -59,9 +67,11 @@ const CLIENT_CACHE_SIZE = 64;
 
 export function createSendGridProvider(options: SendGridProviderOptions = {}): MailProvider {
   const apiUrl = (options.apiUrl ?? DEFAULT_SENDGRID_API_URL).replace(/\/+$/, "");
-  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 5));
-  const baseDelayMs = options.baseDelayMs ?? 500;
-  const maxDelayMs = options.maxDelayMs ?? 30_000;
+  const policy: RetryPolicy = {
+    maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? 5)),
+    baseDelayMs: options.baseDelayMs ?? 500,
+    maxDelayMs: options.maxDelayMs ?? 30_000,
+  };
   const timeoutMs = options.timeoutMs ?? 30_000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = options.random ?? Math.random;
@@ -86,12 +96,6 @@ export function createSendGridProvider(options: SendGridProviderOptions = {}): M
     return service;
   };
 
-  const delayBefore = (retry: number, hintMs: number | null) => {
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (retry - 1));
-    const jittered = random() * ceiling;
-    return Math.round(Math.min(maxDelayMs, Math.max(hintMs ?? 0, jittered)));
-  };
-
   return {
     name: "sendgrid",
     async send(mail: OutgoingMail, sendOptions: SendOptions = {}): Promise<DeliveryOutcome> {
@@ -110,11 +114,11 @@ export function createSendGridProvider(options: SendGridProviderOptions = {}): M
         if (result.kind === "accepted") {
           return { status: "accepted", providerMessageId: result.messageId };
         }
-        if (!result.retryable || attempt >= maxAttempts) {
+        if (!result.retryable || attempt >= policy.maxAttempts) {
           const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
           return { status: "failed", error: `${result.summary}${tries}` };
         }
-        await sleep(delayBefore(attempt, result.retryAfterMs));
+        await sleep(delayBefore(policy, attempt, result.retryAfterMs, random));
       }
     },
   };
@@ -212,11 +216,12 @@ function classify(error: unknown, now: () => number): AttemptResult {
   // A ResponseError from @sendgrid/client: `code` is the HTTP status (>= 400).
   if (typeof e.code === "number" && e.response) {
     const status = e.code;
-    const retryable = status === 429 || status >= 500;
+    const retryable = isRetryableStatus(status);
+    const headers = e.response.headers;
     return {
       kind: "failed",
       retryable,
-      retryAfterMs: retryable ? retryHint(status, e.response.headers, now) : null,
+      retryAfterMs: retryable ? retryHint(status, (name) => header(headers, name), now) : null,
       summary: `${status}: ${summariseBody(status, e.response.body)}`,
     };
   }
@@ -240,26 +245,6 @@ function classify(error: unknown, now: () => number): AttemptResult {
   };
 }
 
-/**
- * The server's hint, in ms from now: `Retry-After` (seconds or an HTTP date, RFC 9110 §10.2.3)
- * on 429 and 503, else on 429 SendGrid's `X-RateLimit-Reset` (a Unix timestamp in seconds).
- */
-function retryHint(status: number, headers: unknown, now: () => number): number | null {
-  const retryAfter = header(headers, "retry-after");
-  if (retryAfter !== null && (status === 429 || status === 503)) {
-    const seconds = Number(retryAfter);
-    if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-    const at = Date.parse(retryAfter);
-    if (Number.isFinite(at)) return Math.max(0, at - now());
-  }
-  const reset = header(headers, "x-ratelimit-reset");
-  if (reset !== null && status === 429) {
-    const at = Number(reset) * 1000;
-    if (Number.isFinite(at)) return Math.max(0, at - now());
-  }
-  return null;
-}
-
 /** Reads a header from axios' headers (AxiosHeaders or a plain object), case-insensitively. */
 function header(headers: unknown, name: string): string | null {
   if (typeof headers !== "object" || headers === null) return null;
@@ -270,59 +255,4 @@ function header(headers: unknown, name: string): string | null {
     if (Array.isArray(value) && typeof value[0] === "string") return value[0];
   }
   return null;
-}
-
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  413: "Payload Too Large",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
-
-/**
- * SendGrid's error body is `{"errors":[{"message","field","help"}]}`; gateways in front of it
- * answer HTML. The summary keeps the first few messages and their fields, with anything that
- * looks like an address removed: SendGrid quotes addresses in some messages (e.g. duplicates),
- * and this text ends up in proof records and logs.
- */
-function summariseBody(status: number, body: unknown): string {
-  let parsed = body;
-  if (typeof body === "string") {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      parsed = undefined;
-    }
-  }
-  const errors =
-    typeof parsed === "object" && parsed !== null && "errors" in parsed
-      ? (parsed as { errors: unknown }).errors
-      : undefined;
-  const parts: string[] = [];
-  if (Array.isArray(errors)) {
-    for (const item of errors.slice(0, 3)) {
-      if (typeof item !== "object" || item === null) continue;
-      const { message, field } = item as { message?: unknown; field?: unknown };
-      if (typeof message !== "string") continue;
-      parts.push(typeof field === "string" && field ? `${message} (${field})` : message);
-    }
-    if (errors.length > 3) parts.push(`and ${errors.length - 3} more`);
-  }
-  if (parts.length === 0) return REASONS[status] ?? "error";
-  return clean(parts.join("; "));
-}
-
-const ADDRESS = /[^\s<>()[\]{},;:"'`]+@[^\s<>()[\]{},;:"'`]+/g;
-
-/** No addresses, one line, bounded. */
-function clean(text: string): string {
-  const line = text.replace(ADDRESS, "<address>").replace(/\s+/g, " ").trim();
-  return line.length > 500 ? `${line.slice(0, 497)}...` : line;
 }

@@ -30,6 +30,8 @@ export function deriveKey(secret: string, purpose: string): Uint8Array {
 }
 
 export function keyedHasher(secret: string, purpose: string): KeyedHasher {
-  const key = deriveKey(secret, purpose);
-  return (text) => bytesToHex(hmac(sha256, key, utf8ToBytes(text)));
+  // The key is absorbed once; each hash clones that state (a send hashes
+  // one address per recipient).
+  const keyed = hmac.create(sha256, deriveKey(secret, purpose));
+  return (text) => bytesToHex(keyed.clone().update(utf8ToBytes(text)).digest());
 }

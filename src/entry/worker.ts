@@ -1,7 +1,9 @@
 import type { ExecutionContext } from "@cloudflare/workers-types";
 import { createClient } from "@libsql/client/web";
 import { drizzle } from "drizzle-orm/libsql/web";
+import { chooseProvider } from "../adapters/choose-provider.js";
 import { createOutboxProvider } from "../adapters/outbox.js";
+import { createFetchSendGridProvider } from "../adapters/sendgrid-fetch.js";
 import { readConfig } from "../config.js";
 import * as schema from "../db/schema.js";
 import { confirmTokenKey } from "../domain/confirm-token.js";
@@ -56,7 +58,15 @@ async function gateway(env: WorkerEnv): Promise<Gateway> {
     confirmTokenKey: confirmTokenKey(config.secret),
     settingsKey: deriveKey(config.secret, "settings"),
     publicUrl: config.publicUrl,
-    provider: createOutboxProvider(db, Date.now),
+    // Plain fetch, not @sendgrid/mail: axios and Node's http do not belong in the bundle.
+    provider: chooseProvider({
+      outbox: createOutboxProvider(db, Date.now),
+      sendgrid: createFetchSendGridProvider({
+        apiKey: config.sendgridApiKey,
+        apiUrl: config.sendgridApiUrl,
+      }),
+      hasInstallationKey: Boolean(config.sendgridApiKey),
+    }),
     // Per isolate: a brake on abuse of the public pages, not an exact count.
     rateLimiter: fixedWindowLimiter(Date.now),
     // Set by Cloudflare's edge for every request; a client cannot forge it.

@@ -39,6 +39,12 @@ export interface Deps {
    * HTTP app hands it to the Worker's `waitUntil` where there is one.
    */
   runInBackground?: (task: Promise<unknown>) => void;
+  /**
+   * Hands the chunks of a proven send of more than one chunk to a queue whose consumer delivers
+   * them one by one (Workers: Cloudflare Queues, as a request's CPU time cannot cover thousands
+   * of recipients). Unset (Node), every send is delivered in process.
+   */
+  enqueueChunks?: (tenantId: string, messageId: string, chunks: readonly number[]) => Promise<void>;
   /** Limits requests to the public pages per client and per token (per process or isolate). */
   rateLimiter: RateLimiter;
   /**

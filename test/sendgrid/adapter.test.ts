@@ -3,6 +3,7 @@ import {
   createSendGridProvider,
   type SendGridProviderOptions,
 } from "../../src/adapters/sendgrid.js";
+import { createFetchSendGridProvider } from "../../src/adapters/sendgrid-fetch.js";
 import type { OutgoingMail, Personalization } from "../../src/services/delivery/provider.js";
 import {
   randomApiKey,
@@ -11,10 +12,17 @@ import {
 } from "../support/sendgrid-server.js";
 
 /**
- * The SendGrid provider through the real `@sendgrid/mail` client against a local server that
- * behaves like SendGrid's v3 mail/send (test/support/sendgrid-server.ts). Waits go through a fake
- * `sleep`, so retries are instant and their lengths can be asserted.
+ * Both SendGrid providers — Node's, through the real `@sendgrid/mail` client, and the Workers'
+ * one, through plain `fetch` — against a local server that behaves like SendGrid's v3 mail/send
+ * (test/support/sendgrid-server.ts), with the same expectations: what one puts on the wire, how
+ * it retries and what it reports, the other must too. Waits go through a fake `sleep`, so
+ * retries are instant and their lengths can be asserted.
  */
+
+const PROVIDERS = [
+  ["@sendgrid/mail", createSendGridProvider],
+  ["fetch", createFetchSendGridProvider],
+] as const;
 
 // On a second boundary, so `X-RateLimit-Reset` (whole seconds) converts to an exact wait.
 const NOW = Date.parse("2026-11-23T12:00:00Z");
@@ -40,8 +48,10 @@ beforeEach(() => {
   waits.length = 0;
 });
 
+let create: (typeof PROVIDERS)[number][1] = createSendGridProvider;
+
 function provider(options: Partial<SendGridProviderOptions> = {}) {
-  return createSendGridProvider({
+  return create({
     apiKey: defaultKey,
     apiUrl: server.url,
     baseDelayMs: 100,
@@ -78,219 +88,229 @@ function mailTo(count: number): OutgoingMail {
   };
 }
 
-describe("what arrives at SendGrid", () => {
-  it("sends the mail exactly as given: per-personalization headers, substitutions, custom_args, content order", async () => {
-    const mail: OutgoingMail = {
-      from: { email: "news@optika.example", name: "Optika s.r.o." },
-      reply_to: { email: "pomoc@optika.example", name: "Zákaznická linka" },
-      subject: "Novinky pro %%grounds:name%%",
-      content: [
-        { type: "text/plain", value: "Dobrý den, %%grounds:name%%. Odhlásit: %%grounds:unsub%%" },
-        {
-          type: "text/html",
-          value: '<p>Dobrý den, %%grounds:name%%.</p><a href="%%grounds:unsub%%">Odhlásit</a>',
-        },
-      ],
-      personalizations: [
-        {
-          to: [{ email: "jana.novakova@example.cz", name: "Jana Nováková" }],
-          headers: {
-            "List-Unsubscribe": "<https://grounds.example/u/tokA>, <mailto:u+tokA@grounds.example>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "X-Grounds-Justification": "j_A",
+describe.each(PROVIDERS)("the provider through %s", (_, factory) => {
+  beforeAll(() => {
+    create = factory;
+  });
+
+  describe("what arrives at SendGrid", () => {
+    it("sends the mail exactly as given: per-personalization headers, substitutions, custom_args, content order", async () => {
+      const mail: OutgoingMail = {
+        from: { email: "news@optika.example", name: "Optika s.r.o." },
+        reply_to: { email: "pomoc@optika.example", name: "Zákaznická linka" },
+        subject: "Novinky pro %%grounds:name%%",
+        content: [
+          { type: "text/plain", value: "Dobrý den, %%grounds:name%%. Odhlásit: %%grounds:unsub%%" },
+          {
+            type: "text/html",
+            value: '<p>Dobrý den, %%grounds:name%%.</p><a href="%%grounds:unsub%%">Odhlásit</a>',
           },
-          // Keys of every shape the helper might be tempted to convert or wrap.
-          substitutions: {
-            "%%grounds:name%%": "Jana",
-            "%%grounds:unsub%%": "https://grounds.example/u/tokA",
-            camelCaseKey: "1",
-            snake_case_key: "2",
-            "kebab-key": "3",
-            "{{braced}}": "4",
+        ],
+        personalizations: [
+          {
+            to: [{ email: "jana.novakova@example.cz", name: "Jana Nováková" }],
+            headers: {
+              "List-Unsubscribe":
+                "<https://grounds.example/u/tokA>, <mailto:u+tokA@grounds.example>",
+              "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+              "X-Grounds-Justification": "j_A",
+            },
+            // Keys of every shape the helper might be tempted to convert or wrap.
+            substitutions: {
+              "%%grounds:name%%": "Jana",
+              "%%grounds:unsub%%": "https://grounds.example/u/tokA",
+              camelCaseKey: "1",
+              snake_case_key: "2",
+              "kebab-key": "3",
+              "{{braced}}": "4",
+            },
+            custom_args: { justification_id: "j_A", messageId: "m_1", "topic-id": "tips" },
           },
-          custom_args: { justification_id: "j_A", messageId: "m_1", "topic-id": "tips" },
-        },
-        {
-          to: [{ email: "petr@example.cz" }],
-          headers: {
-            "List-Unsubscribe": "<https://grounds.example/u/tokB>, <mailto:u+tokB@grounds.example>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+          {
+            to: [{ email: "petr@example.cz" }],
+            headers: {
+              "List-Unsubscribe":
+                "<https://grounds.example/u/tokB>, <mailto:u+tokB@grounds.example>",
+              "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            substitutions: {
+              "%%grounds:name%%": "Petr",
+              "%%grounds:unsub%%": "https://grounds.example/u/tokB",
+            },
+            custom_args: { justification_id: "j_B" },
           },
-          substitutions: {
-            "%%grounds:name%%": "Petr",
-            "%%grounds:unsub%%": "https://grounds.example/u/tokB",
-          },
-          custom_args: { justification_id: "j_B" },
-        },
-      ],
-      headers: { "X-Entity-Ref-ID": "m_1", "Feedback-ID": "tips:tenant1:grounds" },
-      categories: ["tips", "grounds"],
-      custom_args: { message_id: "m_1", tenantId: "t_1" },
-      send_at: Math.floor(NOW / 1000) + 3600,
-    };
-    const outcome = await provider().send(mail);
+        ],
+        headers: { "X-Entity-Ref-ID": "m_1", "Feedback-ID": "tips:tenant1:grounds" },
+        categories: ["tips", "grounds"],
+        custom_args: { message_id: "m_1", tenantId: "t_1" },
+        send_at: Math.floor(NOW / 1000) + 3600,
+      };
+      const outcome = await provider().send(mail);
 
-    expect(server.requests).toHaveLength(1);
-    const [request] = server.requests;
-    expect(outcome).toEqual({ status: "accepted", providerMessageId: request?.messageId });
-    expect(request?.body).toEqual(mail);
-    // Order matters for content (text/plain first), so check it beyond deep equality.
-    expect(request?.body.content?.map((c) => c.type)).toEqual(["text/plain", "text/html"]);
-    expect(request?.headers.authorization).toBe(`Bearer ${defaultKey}`);
-    expect(request?.headers["content-type"]).toMatch(/^application\/json/);
-  });
-
-  it("uses the tenant's own key when given and the installation's otherwise, never mixing them", async () => {
-    const p = provider();
-    const tagged = (tag: string): OutgoingMail => ({ ...mailTo(1), custom_args: { tag } });
-    await Promise.all([
-      p.send(tagged("tenant-1"), { apiKey: tenantKey }),
-      p.send(tagged("default-1")),
-      p.send(tagged("tenant-2"), { apiKey: tenantKey, tenantId: "t_2" }),
-      p.send(tagged("default-2"), { tenantId: "t_3" }),
-    ]);
-    expect(server.requests).toHaveLength(4);
-    for (const request of server.requests) {
-      const expected = request.body.custom_args?.tag?.startsWith("tenant") ? tenantKey : defaultKey;
-      expect(request.headers.authorization).toBe(`Bearer ${expected}`);
-    }
-  });
-
-  it("accepts 1,000 personalizations, and the fake refuses 1,001 as SendGrid documents", async () => {
-    const p = provider();
-    expect((await p.send(mailTo(1000))).status).toBe("accepted");
-    expect(server.requests[0]?.body.personalizations).toHaveLength(1000);
-
-    const refused = await p.send(mailTo(1001));
-    expect(refused.status).toBe("failed");
-    expect(refused.status === "failed" && refused.error).toMatch(
-      /^400: The personalization block is limited to 1000 personalizations per API request\. You have provided 1001/,
-    );
-    expect(server.attempts).toHaveLength(2); // a 400 is not retried
-  });
-});
-
-describe("retries", () => {
-  it("retries a 429 after the Retry-After the server asked for", async () => {
-    server.failNext(429, 1, { retryAfter: 3, hint: "retry-after" });
-    const outcome = await provider().send(mailTo(2));
-    expect(outcome.status).toBe("accepted");
-    expect(server.attempts.map((a) => a.status)).toEqual([429, 202]);
-    expect(waits).toEqual([3000]);
-  });
-
-  it("retries a 429 at SendGrid's X-RateLimit-Reset when that is the only hint", async () => {
-    server.failNext(429, 1, { retryAfter: 7, hint: "x-ratelimit-reset" });
-    const outcome = await provider().send(mailTo(2));
-    expect(outcome.status).toBe("accepted");
-    expect(waits).toEqual([7000]);
-  });
-
-  it("bounds what the server asks for", async () => {
-    server.failNext(429, 1, { retryAfter: 3600 });
-    const outcome = await provider({ maxDelayMs: 10_000 }).send(mailTo(1));
-    expect(outcome.status).toBe("accepted");
-    expect(waits).toEqual([10_000]);
-  });
-
-  it("backs off exponentially with jitter when there is no hint", async () => {
-    server.failNext(503, 2);
-    server.failNext(500, 1);
-    server.failNext(429, 1); // no hint headers
-    const outcome = await provider({ maxAttempts: 5 }).send(mailTo(1));
-    expect(outcome.status).toBe("accepted");
-    expect(server.attempts.map((a) => a.status)).toEqual([503, 503, 500, 429, 202]);
-    // Full jitter with random() = 0.5: half of 100, 200, 400, 800 ms.
-    expect(waits).toEqual([50, 100, 200, 400]);
-
-    // And the jitter is real: the wait is random() times the ceiling.
-    waits.length = 0;
-    server.failNext(500, 2);
-    await provider({ random: () => 0.25, baseDelayMs: 1000 }).send(mailTo(1));
-    expect(waits).toEqual([250, 500]);
-  });
-
-  it("gives up after maxAttempts of 500 and reports a failure, never throwing", async () => {
-    server.failNext(500, 10);
-    const outcome = await provider().send(mailTo(3));
-    expect(outcome).toEqual({
-      status: "failed",
-      error: "500: internal server error (after 5 attempts)",
+      expect(server.requests).toHaveLength(1);
+      const [request] = server.requests;
+      expect(outcome).toEqual({ status: "accepted", providerMessageId: request?.messageId });
+      expect(request?.body).toEqual(mail);
+      // Order matters for content (text/plain first), so check it beyond deep equality.
+      expect(request?.body.content?.map((c) => c.type)).toEqual(["text/plain", "text/html"]);
+      expect(request?.headers.authorization).toBe(`Bearer ${defaultKey}`);
+      expect(request?.headers["content-type"]).toMatch(/^application\/json/);
     });
-    expect(server.attempts).toHaveLength(5);
-    expect(server.requests).toHaveLength(0);
-    expect(waits).toHaveLength(4);
-  });
 
-  it("summarises a gateway's HTML error page by its status", async () => {
-    server.failNext(502, 3);
-    const outcome = await provider({ maxAttempts: 3 }).send(mailTo(1));
-    expect(outcome).toEqual({ status: "failed", error: "502: Bad Gateway (after 3 attempts)" });
-  });
+    it("uses the tenant's own key when given and the installation's otherwise, never mixing them", async () => {
+      const p = provider();
+      const tagged = (tag: string): OutgoingMail => ({ ...mailTo(1), custom_args: { tag } });
+      await Promise.all([
+        p.send(tagged("tenant-1"), { apiKey: tenantKey }),
+        p.send(tagged("default-1")),
+        p.send(tagged("tenant-2"), { apiKey: tenantKey, tenantId: "t_2" }),
+        p.send(tagged("default-2"), { tenantId: "t_3" }),
+      ]);
+      expect(server.requests).toHaveLength(4);
+      for (const request of server.requests) {
+        const expected = request.body.custom_args?.tag?.startsWith("tenant")
+          ? tenantKey
+          : defaultKey;
+        expect(request.headers.authorization).toBe(`Bearer ${expected}`);
+      }
+    });
 
-  it("retries a dropped connection", async () => {
-    server.failNext("disconnect", 2);
-    const outcome = await provider().send(mailTo(1));
-    expect(outcome.status).toBe("accepted");
-    expect(server.attempts.map((a) => a.status)).toEqual([0, 0, 202]);
-    expect(waits).toEqual([50, 100]);
-  });
+    it("accepts 1,000 personalizations, and the fake refuses 1,001 as SendGrid documents", async () => {
+      const p = provider();
+      expect((await p.send(mailTo(1000))).status).toBe("accepted");
+      expect(server.requests[0]?.body.personalizations).toHaveLength(1000);
 
-  it("reports an unreachable provider as a network failure", async () => {
-    const gone = await startSendGridServer();
-    const url = gone.url;
-    await gone.close();
-    const outcome = await provider({ apiUrl: url, maxAttempts: 2 }).send(mailTo(1));
-    expect(outcome).toEqual({
-      status: "failed",
-      error: "network: ECONNREFUSED (after 2 attempts)",
+      const refused = await p.send(mailTo(1001));
+      expect(refused.status).toBe("failed");
+      expect(refused.status === "failed" && refused.error).toMatch(
+        /^400: The personalization block is limited to 1000 personalizations per API request\. You have provided 1001/,
+      );
+      expect(server.attempts).toHaveLength(2); // a 400 is not retried
     });
   });
-});
 
-describe("final refusals", () => {
-  it("does not retry a 400, and summarises it without the addresses SendGrid quotes", async () => {
-    const mail = mailTo(2);
-    mail.personalizations[0] = {
-      to: [{ email: "jana@example.cz" }, { email: "Jana@Example.cz" }],
-    };
-    mail.personalizations[1] = { to: [{ email: "not-an-address" }] };
-    const outcome = await provider().send(mail);
-
-    expect(server.attempts).toHaveLength(1);
-    expect(waits).toEqual([]);
-    // The server's own message names the duplicate address; the summary must not.
-    expect(JSON.stringify(server.attempts[0]?.errors)).toMatch(/\[jana@example\.cz\]/i);
-    expect(outcome.status).toBe("failed");
-    const error = outcome.status === "failed" ? outcome.error : "";
-    expect(error).toMatch(/^400: /);
-    expect(error).toContain("duplicate instance of [<address>]");
-    expect(error).toContain("Does not contain a valid address. (personalizations.1.to.0.email)");
-    expect(error).not.toMatch(/@|jana|not-an-address/i);
-  });
-
-  it("reports a key SendGrid does not know as a 401, once", async () => {
-    const outcome = await provider({ apiKey: randomApiKey() }).send(mailTo(1));
-    expect(outcome).toEqual({
-      status: "failed",
-      error: "401: The provided authorization grant is invalid, expired, or revoked",
+  describe("retries", () => {
+    it("retries a 429 after the Retry-After the server asked for", async () => {
+      server.failNext(429, 1, { retryAfter: 3, hint: "retry-after" });
+      const outcome = await provider().send(mailTo(2));
+      expect(outcome.status).toBe("accepted");
+      expect(server.attempts.map((a) => a.status)).toEqual([429, 202]);
+      expect(waits).toEqual([3000]);
     });
-    expect(server.attempts).toHaveLength(1);
-  });
 
-  it("fails without a request when there is no key at all", async () => {
-    const outcome = await provider({ apiKey: "" }).send(mailTo(1));
-    expect(outcome).toEqual({ status: "failed", error: "no SendGrid API key configured" });
-    expect(server.attempts).toHaveLength(0);
-  });
-
-  it("refuses a field it would not pass on, rather than dropping it", async () => {
-    const mail = { ...mailTo(1), asm: { group_id: 7 } } as OutgoingMail;
-    const outcome = await provider().send(mail);
-    expect(outcome).toEqual({
-      status: "failed",
-      error: "refused before sending: unsupported mail field(s): asm",
+    it("retries a 429 at SendGrid's X-RateLimit-Reset when that is the only hint", async () => {
+      server.failNext(429, 1, { retryAfter: 7, hint: "x-ratelimit-reset" });
+      const outcome = await provider().send(mailTo(2));
+      expect(outcome.status).toBe("accepted");
+      expect(waits).toEqual([7000]);
     });
-    expect(server.attempts).toHaveLength(0);
+
+    it("bounds what the server asks for", async () => {
+      server.failNext(429, 1, { retryAfter: 3600 });
+      const outcome = await provider({ maxDelayMs: 10_000 }).send(mailTo(1));
+      expect(outcome.status).toBe("accepted");
+      expect(waits).toEqual([10_000]);
+    });
+
+    it("backs off exponentially with jitter when there is no hint", async () => {
+      server.failNext(503, 2);
+      server.failNext(500, 1);
+      server.failNext(429, 1); // no hint headers
+      const outcome = await provider({ maxAttempts: 5 }).send(mailTo(1));
+      expect(outcome.status).toBe("accepted");
+      expect(server.attempts.map((a) => a.status)).toEqual([503, 503, 500, 429, 202]);
+      // Full jitter with random() = 0.5: half of 100, 200, 400, 800 ms.
+      expect(waits).toEqual([50, 100, 200, 400]);
+
+      // And the jitter is real: the wait is random() times the ceiling.
+      waits.length = 0;
+      server.failNext(500, 2);
+      await provider({ random: () => 0.25, baseDelayMs: 1000 }).send(mailTo(1));
+      expect(waits).toEqual([250, 500]);
+    });
+
+    it("gives up after maxAttempts of 500 and reports a failure, never throwing", async () => {
+      server.failNext(500, 10);
+      const outcome = await provider().send(mailTo(3));
+      expect(outcome).toEqual({
+        status: "failed",
+        error: "500: internal server error (after 5 attempts)",
+      });
+      expect(server.attempts).toHaveLength(5);
+      expect(server.requests).toHaveLength(0);
+      expect(waits).toHaveLength(4);
+    });
+
+    it("summarises a gateway's HTML error page by its status", async () => {
+      server.failNext(502, 3);
+      const outcome = await provider({ maxAttempts: 3 }).send(mailTo(1));
+      expect(outcome).toEqual({ status: "failed", error: "502: Bad Gateway (after 3 attempts)" });
+    });
+
+    it("retries a dropped connection", async () => {
+      server.failNext("disconnect", 2);
+      const outcome = await provider().send(mailTo(1));
+      expect(outcome.status).toBe("accepted");
+      expect(server.attempts.map((a) => a.status)).toEqual([0, 0, 202]);
+      expect(waits).toEqual([50, 100]);
+    });
+
+    it("reports an unreachable provider as a network failure", async () => {
+      const gone = await startSendGridServer();
+      const url = gone.url;
+      await gone.close();
+      const outcome = await provider({ apiUrl: url, maxAttempts: 2 }).send(mailTo(1));
+      expect(outcome).toEqual({
+        status: "failed",
+        error: "network: ECONNREFUSED (after 2 attempts)",
+      });
+    });
+  });
+
+  describe("final refusals", () => {
+    it("does not retry a 400, and summarises it without the addresses SendGrid quotes", async () => {
+      const mail = mailTo(2);
+      mail.personalizations[0] = {
+        to: [{ email: "jana@example.cz" }, { email: "Jana@Example.cz" }],
+      };
+      mail.personalizations[1] = { to: [{ email: "not-an-address" }] };
+      const outcome = await provider().send(mail);
+
+      expect(server.attempts).toHaveLength(1);
+      expect(waits).toEqual([]);
+      // The server's own message names the duplicate address; the summary must not.
+      expect(JSON.stringify(server.attempts[0]?.errors)).toMatch(/\[jana@example\.cz\]/i);
+      expect(outcome.status).toBe("failed");
+      const error = outcome.status === "failed" ? outcome.error : "";
+      expect(error).toMatch(/^400: /);
+      expect(error).toContain("duplicate instance of [<address>]");
+      expect(error).toContain("Does not contain a valid address. (personalizations.1.to.0.email)");
+      expect(error).not.toMatch(/@|jana|not-an-address/i);
+    });
+
+    it("reports a key SendGrid does not know as a 401, once", async () => {
+      const outcome = await provider({ apiKey: randomApiKey() }).send(mailTo(1));
+      expect(outcome).toEqual({
+        status: "failed",
+        error: "401: The provided authorization grant is invalid, expired, or revoked",
+      });
+      expect(server.attempts).toHaveLength(1);
+    });
+
+    it("fails without a request when there is no key at all", async () => {
+      const outcome = await provider({ apiKey: "" }).send(mailTo(1));
+      expect(outcome).toEqual({ status: "failed", error: "no SendGrid API key configured" });
+      expect(server.attempts).toHaveLength(0);
+    });
+
+    it("refuses a field it would not pass on, rather than dropping it", async () => {
+      const mail = { ...mailTo(1), asm: { group_id: 7 } } as OutgoingMail;
+      const outcome = await provider().send(mail);
+      expect(outcome).toEqual({
+        status: "failed",
+        error: "refused before sending: unsupported mail field(s): asm",
+      });
+      expect(server.attempts).toHaveLength(0);
+    });
   });
 });

@@ -29,10 +29,79 @@ export async function deliverMessage(
   tenant: TenantRow,
   messageId: string,
 ): Promise<void> {
+  const prepared = await prepareDelivery(deps, tenant, messageId);
+  if (!prepared) return;
+  const chunks = await deps.db
+    .select({ chunk: deliveryChunks.chunk })
+    .from(deliveryChunks)
+    .where(and(eq(deliveryChunks.messageId, messageId), eq(deliveryChunks.status, "queued")))
+    .orderBy(deliveryChunks.chunk);
+  // The tenant's own provider key, if it has one: read once per message.
+  const apiKey = chunks.length > 0 ? await tenantSendGridKey(deps, tenant.id) : null;
+  for (const { chunk } of chunks) {
+    await deliverChunk(deps, tenant, messageId, chunk, prepared, apiKey);
+  }
+  await settleMessage(deps, messageId);
+}
+
+/**
+ * Delivers one chunk of a proven message: a queue consumer's unit of work (Workers). Safe to call
+ * again for the same chunk — a redelivered queue message — since the chunk is claimed
+ * `queued → handing` in one conditional update and only the claimant sends. The caller settles
+ * the message (`settleMessage`).
+ */
+export async function deliverChunkOf(
+  deps: Deps,
+  tenant: TenantRow,
+  messageId: string,
+  chunk: number,
+): Promise<void> {
+  const prepared = await prepareDelivery(deps, tenant, messageId);
+  if (!prepared) return;
+  const apiKey = await tenantSendGridKey(deps, tenant.id);
+  await deliverChunk(deps, tenant, messageId, chunk, prepared, apiKey);
+}
+
+/**
+ * After a send is proven (`proveMessage`, which answers the chunk count): a send of more than
+ * one chunk goes to the queue when there is one (`deps.enqueueChunks`, Workers), so a request
+ * never hands thousands of recipients over in its own CPU time; otherwise it is delivered here.
+ * Answers whether it was queued.
+ */
+export async function deliverOrEnqueue(
+  deps: Deps,
+  tenant: TenantRow,
+  messageId: string,
+  chunkCount: number,
+): Promise<boolean> {
+  if (deps.enqueueChunks && chunkCount > 1) {
+    await deps.enqueueChunks(
+      tenant.id,
+      messageId,
+      Array.from({ length: chunkCount }, (_, chunk) => chunk),
+    );
+    return true;
+  }
+  await deliverMessage(deps, tenant, messageId);
+  return false;
+}
+
+interface PreparedDelivery {
+  topic: Topic;
+  composed: ReturnType<typeof composeFor>;
+  recipientsByAddress: Map<string, Recipient>;
+}
+
+/** What every chunk of a message is built from: read and composed once per message. */
+async function prepareDelivery(
+  deps: Deps,
+  tenant: TenantRow,
+  messageId: string,
+): Promise<PreparedDelivery | null> {
   const message = await deps.db.query.messages.findFirst({
     where: and(eq(messages.id, messageId), eq(messages.tenantId, tenant.id)),
   });
-  if (!message?.request) return;
+  if (!message?.request) return null;
   const request = message.request as unknown as SendRequest;
   const messageTopic = await getTopic(deps, tenant.id, request.topic);
   // A double opt-in request is composed about its topics and re-checked as
@@ -42,36 +111,15 @@ export async function deliverMessage(
   const recipientsByAddress = new Map<string, Recipient>(
     request.recipients.map((r) => [normaliseAddress(r.email), r]),
   );
-  const chunks = await deps.db
-    .select({ chunk: deliveryChunks.chunk })
-    .from(deliveryChunks)
-    .where(and(eq(deliveryChunks.messageId, messageId), eq(deliveryChunks.status, "queued")))
-    .orderBy(deliveryChunks.chunk);
-  // The tenant's own provider key, if it has one: read once per message.
-  const apiKey = chunks.length > 0 ? await tenantSendGridKey(deps, tenant.id) : null;
-  for (const { chunk } of chunks) {
-    await deliverChunk(
-      deps,
-      tenant,
-      topic,
-      messageId,
-      chunk,
-      composed,
-      recipientsByAddress,
-      apiKey,
-    );
-  }
-  await settleMessage(deps, messageId);
+  return { topic, composed, recipientsByAddress };
 }
 
 async function deliverChunk(
   deps: Deps,
   tenant: TenantRow,
-  topic: Topic,
   messageId: string,
   chunk: number,
-  composed: ReturnType<typeof composeFor>,
-  recipientsByAddress: Map<string, Recipient>,
+  { topic, composed, recipientsByAddress }: PreparedDelivery,
   apiKey: string | null,
 ): Promise<void> {
   const pending = await recheck(deps, tenant, topic, messageId, chunk);

@@ -5,7 +5,7 @@ import { loadTenant } from "../tenant.js";
 import { getTopic } from "../topics.js";
 import type { SendRequest } from "./compose.js";
 import { decideRecipients } from "./decide-recipients.js";
-import { deliverMessage, recoverInterruptedSends } from "./deliver-message.js";
+import { deliverMessage, deliverOrEnqueue, recoverInterruptedSends } from "./deliver-message.js";
 import { proveMessage } from "./send-message.js";
 
 /**
@@ -32,8 +32,8 @@ export async function runDueMessages(deps: Deps): Promise<number> {
     const tenant = await loadTenant(deps, tenantId);
     const topic = await getTopic(deps, tenantId, request.topic);
     const decided = await decideRecipients(deps, tenant, topic, id, request.recipients);
-    await proveMessage(deps, tenant, topic.id, id, request, decided);
-    await deliverMessage(deps, tenant, id);
+    const chunkCount = await proveMessage(deps, tenant, topic.id, id, request, decided);
+    await deliverOrEnqueue(deps, tenant, id, chunkCount);
     sent += 1;
   }
   return sent;

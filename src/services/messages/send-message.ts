@@ -9,7 +9,7 @@ import type { TenantRow } from "../tenant.js";
 import { findTopic } from "../topics.js";
 import { composeFor, type SendRequest } from "./compose.js";
 import { decideRecipients, type RecipientDecision, uniqueRecipients } from "./decide-recipients.js";
-import { deliverMessage } from "./deliver-message.js";
+import { deliverOrEnqueue } from "./deliver-message.js";
 
 export interface SendResult {
   messageId: string | null;
@@ -73,8 +73,16 @@ export async function sendMessage(
 
   const decided = await decideRecipients(deps, tenant, topic, messageId, recipients);
   if (request.dryRun) return summarise(null, "dry-run", decided, false);
-  await proveMessage(deps, tenant, topic.id, messageId, { ...request, recipients }, decided);
-  await deliverMessage(deps, tenant, messageId);
+  const chunkCount = await proveMessage(
+    deps,
+    tenant,
+    topic.id,
+    messageId,
+    { ...request, recipients },
+    decided,
+  );
+  // Queued (Workers, more than one chunk): the answer is `sending`, and the queue delivers.
+  await deliverOrEnqueue(deps, tenant, messageId, chunkCount);
   const message = await deps.db.query.messages.findFirst({
     where: (m, { eq }) => eq(m.id, messageId),
   });
@@ -89,7 +97,7 @@ export async function sendMessage(
 /**
  * Writes the message, every recipient's justification (chained) and the
  * delivery chunks in ONE write transaction: either all the proof exists, or
- * nothing does and nothing is sent.
+ * nothing does and nothing is sent. Answers the number of delivery chunks.
  */
 export async function proveMessage(
   deps: Deps,
@@ -98,7 +106,7 @@ export async function proveMessage(
   messageId: string,
   request: SendRequest,
   decided: RecipientDecision[],
-): Promise<void> {
+): Promise<number> {
   const now = deps.clock();
   let sendIndex = 0;
   const drafts = decided.map(({ draft }) => {
@@ -150,6 +158,7 @@ export async function proveMessage(
     const draft = drafts[i];
     if (draft) d.draft = draft;
   });
+  return chunkCount;
 }
 
 function summarise(
