@@ -1,4 +1,9 @@
-import type { ExecutionContext } from "@cloudflare/workers-types";
+import type {
+  ExecutionContext,
+  MessageBatch,
+  Queue,
+  ScheduledController,
+} from "@cloudflare/workers-types";
 import { createClient } from "@libsql/client/web";
 import { drizzle } from "drizzle-orm/libsql/web";
 import { chooseProvider } from "../adapters/choose-provider.js";
@@ -12,6 +17,14 @@ import { unsubscribeTokenKey } from "../domain/unsubscribe-token.js";
 import { createApp } from "../http/app.js";
 import { problemResponse } from "../http/problem.js";
 import type { Deps } from "../services/deps.js";
+import {
+  asChunkJob,
+  type ChunkJob,
+  deliverQueuedChunk,
+  sweepStaleChunks,
+} from "../services/messages/queued-chunks.js";
+import { runDueMessages } from "../services/messages/run-due-messages.js";
+import { runRetention } from "../services/proofs/run-retention.js";
 import { fixedWindowLimiter } from "../services/rate-limiter.js";
 
 /** The Worker's bindings (wrangler.toml vars and secrets). */
@@ -23,9 +36,17 @@ export interface WorkerEnv {
   GROUNDS_SECRET: string;
   SENDGRID_API_KEY?: string;
   SENDGRID_API_URL?: string;
+  /** wrangler.toml `[[queues.producers]]`: chunks of large sends. Unset: delivered in the request. */
+  DELIVERY_QUEUE?: Queue<ChunkJob>;
 }
 
-type Gateway = { app: ReturnType<typeof createApp> };
+type Gateway = { app: ReturnType<typeof createApp>; deps: Deps };
+
+/** Cloudflare Queues takes at most 100 messages per `sendBatch`. */
+const QUEUE_BATCH_LIMIT = 100;
+
+/** wrangler.toml `[triggers] crons`: the daily one runs retention, every other one due sends. */
+const RETENTION_CRON = "17 3 * * *";
 
 let ready: Promise<Gateway> | undefined;
 
@@ -40,6 +61,13 @@ async function gateway(env: WorkerEnv): Promise<Gateway> {
   if (!env.DATABASE_URL) {
     // Else readConfig's default, a local file, which a Worker cannot open.
     throw new Error("DATABASE_URL must be set: a libsql:// or https:// URL (Turso).");
+  }
+  if (!env.PUBLIC_URL) {
+    // Else readConfig's default, localhost: every link in mail would be dead.
+    throw new Error("PUBLIC_URL must be set: the https origin recipients' links point to.");
+  }
+  if (!isHttpsOrLoopback(config.publicUrl)) {
+    throw new Error("PUBLIC_URL must be an https URL (http only on localhost, for wrangler dev).");
   }
   if (!config.secret || !config.operatorToken) {
     throw new Error("GROUNDS_SECRET and GROUNDS_OPERATOR_TOKEN must be set as Worker secrets.");
@@ -72,18 +100,42 @@ async function gateway(env: WorkerEnv): Promise<Gateway> {
     // Set by Cloudflare's edge for every request; a client cannot forge it.
     clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,
   };
-  return { app: createApp(deps) };
+  const queue = env.DELIVERY_QUEUE;
+  if (queue) {
+    deps.enqueueChunks = async (tenantId, messageId, chunks) => {
+      for (let i = 0; i < chunks.length; i += QUEUE_BATCH_LIMIT) {
+        await queue.sendBatch(
+          chunks
+            .slice(i, i + QUEUE_BATCH_LIMIT)
+            .map((chunk) => ({ body: { tenantId, messageId, chunk } })),
+        );
+      }
+    };
+  }
+  return { app: createApp(deps), deps };
+}
+
+/** Links in mail must be https; plain http is only for a Worker run locally. */
+function isHttpsOrLoopback(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  if (protocol === "https:") return true;
+  return protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(hostname);
+}
+
+/** The gateway of this isolate, built once; a failed start is retried by the next event. */
+function gatewayOf(env: WorkerEnv): Promise<Gateway> {
+  ready ??= gateway(env).catch((error: unknown) => {
+    ready = undefined;
+    throw error;
+  });
+  return ready;
 }
 
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
-    ready ??= gateway(env).catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    });
     let app: Gateway["app"];
     try {
-      ({ app } = await ready);
+      ({ app } = await gatewayOf(env));
     } catch (error) {
       // Misconfigured (a secret missing, a bad URL): say why in the log, and answer as every
       // other failure does (problem+json, nothing internal) instead of throwing, which
@@ -92,5 +144,43 @@ export default {
       return problemResponse("internal");
     }
     return app.fetch(request, env, ctx);
+  },
+
+  /**
+   * The delivery queue's consumer: each message is one chunk of a proven send. A failure to
+   * reach the database is retried by the queue; a provider refusal is not a failure here (the
+   * chunk records it). A redelivered message sends nothing twice (queued-chunks.ts).
+   */
+  async queue(batch: MessageBatch<unknown>, env: WorkerEnv): Promise<void> {
+    const { deps } = await gatewayOf(env);
+    for (const message of batch.messages) {
+      const job = asChunkJob(message.body);
+      if (!job) {
+        console.error("[grounds] dropped a queue message that is not a chunk job");
+        message.ack();
+        continue;
+      }
+      try {
+        await deliverQueuedChunk(deps, job);
+        message.ack();
+      } catch (error) {
+        console.error(`[grounds] chunk ${job.chunk} of ${job.messageId} will be retried:`, error);
+        message.retry();
+      }
+    }
+  },
+
+  /**
+   * Cron Triggers: every minute, scheduled sends when due and the queue's safety net (chunks
+   * whose queue message was lost, or cut off mid-hand-over); retention once a day.
+   */
+  async scheduled(controller: ScheduledController, env: WorkerEnv): Promise<void> {
+    const { deps } = await gatewayOf(env);
+    if (controller.cron === RETENTION_CRON) {
+      await runRetention(deps, deps.clock());
+      return;
+    }
+    await runDueMessages(deps);
+    await sweepStaleChunks(deps);
   },
 };

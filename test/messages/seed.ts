@@ -10,7 +10,7 @@ import type { TestGateway } from "../support/gateway.js";
  * request at a time would make the test about the evidence API, not sending.
  */
 export async function seedEvidence(
-  gw: TestGateway,
+  gw: Pick<TestGateway, "deps"> & { clock: () => number },
   tenantId: string,
   items: readonly {
     email: string;

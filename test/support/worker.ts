@@ -39,7 +39,8 @@ export interface StartTestWorkerOptions {
   dbPath: string;
   /**
    * Bindings for this test, over the defaults (DATABASE_URL = the Hrana server,
-   * GROUNDS_SECRET = SECRET, GROUNDS_OPERATOR_TOKEN = OPERATOR_TOKEN); `undefined` removes one.
+   * GROUNDS_SECRET = SECRET, GROUNDS_OPERATOR_TOKEN = OPERATOR_TOKEN,
+   * PUBLIC_URL = http://localhost:8787); `undefined` removes one.
    */
   vars?: Record<string, string | undefined>;
   /** Give up starting after this long (wrangler can hang on a build error). Default 30 s. */
@@ -117,6 +118,8 @@ export async function startTestWorker(options: StartTestWorkerOptions): Promise<
     DATABASE_URL: hrana.url,
     GROUNDS_SECRET: SECRET,
     GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
+    // wrangler.toml leaves it unset on purpose (it must be the production origin there).
+    PUBLIC_URL: "http://localhost:8787",
     ...options.vars,
   };
   const bindings = Object.fromEntries(

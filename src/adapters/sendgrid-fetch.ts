@@ -1,0 +1,216 @@
+/**
+ * The SendGrid provider for Cloudflare Workers: POSTs the `OutgoingMail` — already SendGrid's
+ * v3 `mail/send` body — to `${apiUrl}/v3/mail/send` with the runtime's own `fetch`. The official
+ * `@sendgrid/mail` client (sendgrid.ts, used on Node) rests on axios and Node's http, which the
+ * Worker bundle must not carry; the wire body is the same, so nothing is gained by it here.
+ *
+ * The retry policy and error summaries are sendgrid.ts's own (sendgrid-retry.ts): 429, 5xx and
+ * network failures retried with exponential backoff and full jitter, honouring Retry-After and
+ * X-RateLimit-Reset; every other 4xx final; no address in an error.
+ */
+import type {
+  DeliveryOutcome,
+  MailAddress,
+  MailProvider,
+  OutgoingMail,
+  Personalization,
+  SendOptions,
+} from "../services/delivery/provider.js";
+import {
+  delayBefore,
+  isRetryableStatus,
+  type RetryPolicy,
+  retryHint,
+  summariseBody,
+} from "./sendgrid-retry.js";
+
+export interface FetchSendGridProviderOptions {
+  /** The gateway's key (`SENDGRID_API_KEY`); a tenant's own key, passed to `send`, wins. */
+  apiKey?: string | undefined;
+  /** `SENDGRID_API_URL`; default https://api.sendgrid.com. */
+  apiUrl?: string | undefined;
+  /** Attempts per chunk, the first included. Default 5. */
+  maxAttempts?: number;
+  /** The backoff base: attempt n waits up to `baseDelayMs · 2^(n-1)`. Default 500 ms. */
+  baseDelayMs?: number;
+  /** The longest single wait, also for a server's Retry-After. Default 30 s. */
+  maxDelayMs?: number;
+  /** Per-request timeout. Default 30 s. */
+  timeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** In [0, 1), for jitter. Default `Math.random`. */
+  random?: () => number;
+  /** For `X-RateLimit-Reset`, an absolute time. Default `Date.now`. */
+  now?: () => number;
+  /** The `fetch` to use. Default the global one. */
+  fetch?: typeof fetch;
+}
+
+const DEFAULT_API_URL = "https://api.sendgrid.com";
+
+export function createFetchSendGridProvider(
+  options: FetchSendGridProviderOptions = {},
+): MailProvider {
+  const endpoint = `${(options.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, "")}/v3/mail/send`;
+  const policy: RetryPolicy = {
+    maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? 5)),
+    baseDelayMs: options.baseDelayMs ?? 500,
+    maxDelayMs: options.maxDelayMs ?? 30_000,
+  };
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  // Looked up per call, not captured: tests and Workers may replace the global.
+  const doFetch: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
+
+  return {
+    name: "sendgrid",
+    async send(mail: OutgoingMail, sendOptions: SendOptions = {}): Promise<DeliveryOutcome> {
+      // The tenant's own key when it has one, else the installation's ("" counts as none).
+      const apiKey = sendOptions.apiKey || options.apiKey;
+      if (!apiKey) return { status: "failed", error: "no SendGrid API key configured" };
+      const built = toWireBody(mail);
+      if ("error" in built) {
+        return { status: "failed", error: `refused before sending: ${built.error}` };
+      }
+      const body = JSON.stringify(built.body);
+
+      for (let attempt = 1; ; attempt++) {
+        const result = await attemptSend(doFetch, endpoint, apiKey, body, timeoutMs, now);
+        if (result.kind === "accepted") {
+          return { status: "accepted", providerMessageId: result.messageId };
+        }
+        if (!result.retryable || attempt >= policy.maxAttempts) {
+          const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
+          return { status: "failed", error: `${result.summary}${tries}` };
+        }
+        await sleep(delayBefore(policy, attempt, result.retryAfterMs, random));
+      }
+    },
+  };
+}
+
+/**
+ * The body as the official client would send it: it drops empty objects (`headers: {}`,
+ * `custom_args: {}`, which SendGrid refuses), empty-string categories and empty names. Every
+ * field is mapped explicitly, as sendgrid.ts does: a new field in provider.ts is a compile error
+ * here, and an unknown one at run time a refusal, rather than something passed on unchecked.
+ */
+function toWireBody(mail: OutgoingMail): { body: OutgoingMail } | { error: string } {
+  const {
+    from,
+    reply_to,
+    subject,
+    content,
+    personalizations,
+    headers,
+    categories,
+    custom_args,
+    send_at,
+    ...rest
+  } = mail;
+  const unmapped: Record<string, never> = rest;
+  const unknown = Object.keys(unmapped);
+  if (unknown.length > 0) return { error: `unsupported mail field(s): ${unknown.join(", ")}` };
+  if (content.length === 0) return { error: "mail has no content" };
+
+  const mapped: Personalization[] = [];
+  for (const p of personalizations) {
+    const { to, headers: pHeaders, substitutions, custom_args: pArgs, ...pRest } = p;
+    const pUnmapped: Record<string, never> = pRest;
+    const pUnknown = Object.keys(pUnmapped);
+    if (pUnknown.length > 0) {
+      return { error: `unsupported personalization field(s): ${pUnknown.join(", ")}` };
+    }
+    const h = nonEmpty(pHeaders);
+    const subs = nonEmpty(substitutions);
+    const args = nonEmpty(pArgs);
+    mapped.push({
+      to: to.map(address),
+      ...(h && { headers: h }),
+      ...(subs && { substitutions: subs }),
+      ...(args && { custom_args: args }),
+    });
+  }
+  const h = nonEmpty(headers);
+  const args = nonEmpty(custom_args);
+  const cats = categories?.filter((c) => c !== "");
+  const body: OutgoingMail = {
+    from: address(from),
+    subject,
+    content,
+    personalizations: mapped,
+    ...(reply_to && { reply_to: address(reply_to) }),
+    ...(h && { headers: h }),
+    ...(cats && cats.length > 0 && { categories: cats }),
+    ...(args && { custom_args: args }),
+    ...(send_at !== undefined && { send_at }),
+  };
+  return { body };
+}
+
+function address(a: MailAddress): MailAddress {
+  return a.name ? { email: a.email, name: a.name } : { email: a.email };
+}
+
+function nonEmpty<T extends object>(o: T | undefined): T | undefined {
+  return o && Object.keys(o).length > 0 ? o : undefined;
+}
+
+type AttemptResult =
+  | { kind: "accepted"; messageId: string | null }
+  | { kind: "failed"; retryable: boolean; retryAfterMs: number | null; summary: string };
+
+async function attemptSend(
+  doFetch: typeof fetch,
+  endpoint: string,
+  apiKey: string,
+  body: string,
+  timeoutMs: number,
+  now: () => number,
+): Promise<AttemptResult> {
+  let response: Response;
+  try {
+    response = await doFetch(endpoint, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    return { kind: "failed", retryable: true, retryAfterMs: null, summary: networkSummary(error) };
+  }
+  if (response.ok) {
+    await response.body?.cancel();
+    return { kind: "accepted", messageId: response.headers.get("x-message-id") };
+  }
+  const status = response.status;
+  let text = "";
+  try {
+    text = await response.text();
+  } catch {
+    // The body was cut off: the status alone says what happened.
+  }
+  const retryable = isRetryableStatus(status);
+  return {
+    kind: "failed",
+    retryable,
+    retryAfterMs: retryable ? retryHint(status, (name) => response.headers.get(name), now) : null,
+    summary: `${status}: ${summariseBody(status, text)}`,
+  };
+}
+
+/**
+ * A failed fetch, by its code where the runtime gives one (Node's undici: `cause.code`, e.g.
+ * ECONNREFUSED, as sendgrid.ts reports it), else by the error's name (workerd gives none; a
+ * timeout is a TimeoutError). Never the message: it may carry the URL.
+ */
+function networkSummary(error: unknown): string {
+  const cause =
+    error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  const code = cause && typeof cause === "object" ? cause.code : undefined;
+  if (typeof code === "string" && /^[A-Z0-9_]+$/.test(code)) return `network: ${code}`;
+  const name = error instanceof Error ? error.name : "Error";
+  return `network: ${/^[A-Za-z]+$/.test(name) ? name : "Error"}`;
+}

@@ -1,0 +1,115 @@
+/**
+ * The parts of talking to SendGrid that do not depend on the HTTP client: when to wait and how
+ * long, and how to summarise a refusal without an address in it. Shared by the Node provider
+ * (sendgrid.ts, `@sendgrid/mail`) and the Workers one (sendgrid-fetch.ts, plain `fetch`), so both
+ * retry and report alike. Pure: no runtime imports.
+ */
+
+export interface RetryPolicy {
+  /** Attempts per chunk, the first included. */
+  maxAttempts: number;
+  /** The backoff base: attempt n waits up to `baseDelayMs · 2^(n-1)`. */
+  baseDelayMs: number;
+  /** The longest single wait, also for a server's Retry-After. */
+  maxDelayMs: number;
+}
+
+/** 429 is a rate limit and 5xx transient; every other 4xx would be refused again. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/**
+ * The wait before retry number `retry` (1 = the first retry): exponential with full jitter,
+ * never shorter than the server's hint and never longer than `maxDelayMs`.
+ */
+export function delayBefore(
+  policy: RetryPolicy,
+  retry: number,
+  hintMs: number | null,
+  random: () => number,
+): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
+  const jittered = random() * ceiling;
+  return Math.round(Math.min(policy.maxDelayMs, Math.max(hintMs ?? 0, jittered)));
+}
+
+/**
+ * The server's hint, in ms from now: `Retry-After` (seconds or an HTTP date, RFC 9110 §10.2.3)
+ * on 429 and 503, else on 429 SendGrid's `X-RateLimit-Reset` (a Unix timestamp in seconds).
+ * `header` reads a response header by its lower-case name, whatever the client's header type.
+ */
+export function retryHint(
+  status: number,
+  header: (name: string) => string | null,
+  now: () => number,
+): number | null {
+  const retryAfter = header("retry-after");
+  if (retryAfter !== null && (status === 429 || status === 503)) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+    const at = Date.parse(retryAfter);
+    if (Number.isFinite(at)) return Math.max(0, at - now());
+  }
+  const reset = header("x-ratelimit-reset");
+  if (reset !== null && status === 429) {
+    const at = Number(reset) * 1000;
+    if (Number.isFinite(at)) return Math.max(0, at - now());
+  }
+  return null;
+}
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  413: "Payload Too Large",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/**
+ * SendGrid's error body is `{"errors":[{"message","field","help"}]}`; gateways in front of it
+ * answer HTML. The summary keeps the first few messages and their fields, with anything that
+ * looks like an address removed: SendGrid quotes addresses in some messages (e.g. duplicates),
+ * and this text ends up in proof records and logs.
+ */
+export function summariseBody(status: number, body: unknown): string {
+  let parsed = body;
+  if (typeof body === "string") {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = undefined;
+    }
+  }
+  const errors =
+    typeof parsed === "object" && parsed !== null && "errors" in parsed
+      ? (parsed as { errors: unknown }).errors
+      : undefined;
+  const parts: string[] = [];
+  if (Array.isArray(errors)) {
+    for (const item of errors.slice(0, 3)) {
+      if (typeof item !== "object" || item === null) continue;
+      const { message, field } = item as { message?: unknown; field?: unknown };
+      if (typeof message !== "string") continue;
+      parts.push(typeof field === "string" && field ? `${message} (${field})` : message);
+    }
+    if (errors.length > 3) parts.push(`and ${errors.length - 3} more`);
+  }
+  if (parts.length === 0) return REASONS[status] ?? "error";
+  return clean(parts.join("; "));
+}
+
+const ADDRESS = /[^\s<>()[\]{},;:"'`]+@[^\s<>()[\]{},;:"'`]+/g;
+
+/** No addresses, one line, bounded. */
+export function clean(text: string): string {
+  const line = text.replace(ADDRESS, "<address>").replace(/\s+/g, " ").trim();
+  return line.length > 500 ? `${line.slice(0, 497)}...` : line;
+}
