@@ -140,7 +140,7 @@ try {
   const mib = (body.length / 1024 / 1024).toFixed(1);
   const rate = (elapsed: number) => Math.round(EVENTS / elapsed).toLocaleString("en");
   console.log(
-    `webhook POST of ${EVENTS.toLocaleString("en")} events (${mib} MiB, ECDSA verify + dedupe + evidence + statuses, one transaction): ${first.elapsed.toFixed(2)} s = ${rate(first.elapsed)} events/s (applied ${first.report.applied}, ignored ${first.report.ignored}, evidence ${first.report.evidence})`,
+    `webhook POST of ${EVENTS.toLocaleString("en")} events (${mib} MiB, ECDSA verify + dedupe + evidence + statuses, one atomic batch): ${first.elapsed.toFixed(2)} s = ${rate(first.elapsed)} events/s (applied ${first.report.applied}, ignored ${first.report.ignored}, evidence ${first.report.evidence})`,
   );
   console.log(
     `same batch redelivered (all duplicates): ${again.elapsed.toFixed(2)} s = ${rate(again.elapsed)} events/s (duplicates ${again.report.duplicates})`,
