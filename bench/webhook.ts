@@ -1,7 +1,7 @@
 /**
  * A 10,000-event SendGrid Event Webhook POST, signed with ECDSA P-256 as
  * SendGrid signs it, through the HTTP app (signature verification, parsing,
- * dedupe, matching, evidence and status writes in one transaction) against a
+ * dedupe, matching, evidence and status writes in one atomic batch) against a
  * temp libSQL file holding a proof log of 50,000 justifications; then the
  * same batch redelivered (every event a duplicate).
  * Run alone with `npx tsx bench/webhook.ts`.
