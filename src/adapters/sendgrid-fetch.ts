@@ -19,48 +19,22 @@ import type {
 import {
   delayBefore,
   isRetryableStatus,
-  type RetryPolicy,
   retryHint,
+  type SendGridOptions,
   summariseBody,
+  withDefaults,
 } from "./sendgrid-retry.js";
 
-export interface FetchSendGridProviderOptions {
-  /** The gateway's key (`SENDGRID_API_KEY`); a tenant's own key, passed to `send`, wins. */
-  apiKey?: string | undefined;
-  /** `SENDGRID_API_URL`; default https://api.sendgrid.com. */
-  apiUrl?: string | undefined;
-  /** Attempts per chunk, the first included. Default 5. */
-  maxAttempts?: number;
-  /** The backoff base: attempt n waits up to `baseDelayMs · 2^(n-1)`. Default 500 ms. */
-  baseDelayMs?: number;
-  /** The longest single wait, also for a server's Retry-After. Default 30 s. */
-  maxDelayMs?: number;
-  /** Per-request timeout. Default 30 s. */
-  timeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  /** In [0, 1), for jitter. Default `Math.random`. */
-  random?: () => number;
-  /** For `X-RateLimit-Reset`, an absolute time. Default `Date.now`. */
-  now?: () => number;
+export interface FetchSendGridProviderOptions extends SendGridOptions {
   /** The `fetch` to use. Default the global one. */
   fetch?: typeof fetch;
 }
 
-const DEFAULT_API_URL = "https://api.sendgrid.com";
-
 export function createFetchSendGridProvider(
   options: FetchSendGridProviderOptions = {},
 ): MailProvider {
-  const endpoint = `${(options.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, "")}/v3/mail/send`;
-  const policy: RetryPolicy = {
-    maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? 5)),
-    baseDelayMs: options.baseDelayMs ?? 500,
-    maxDelayMs: options.maxDelayMs ?? 30_000,
-  };
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = options.random ?? Math.random;
-  const now = options.now ?? Date.now;
+  const { apiUrl, policy, timeoutMs, sleep, random, now } = withDefaults(options);
+  const endpoint = `${apiUrl}/v3/mail/send`;
   // Looked up per call, not captured: tests and Workers may replace the global.
   const doFetch: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
 

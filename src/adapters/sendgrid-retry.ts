@@ -5,6 +5,46 @@
  * retry and report alike. Pure: no runtime imports.
  */
 
+/** What both SendGrid providers are configured with. */
+export interface SendGridOptions {
+  /** The gateway's key (`SENDGRID_API_KEY`); a tenant's own key, passed to `send`, wins. */
+  apiKey?: string | undefined;
+  /** `SENDGRID_API_URL`; default https://api.sendgrid.com. */
+  apiUrl?: string | undefined;
+  /** Attempts per chunk, the first included. Default 5. */
+  maxAttempts?: number;
+  /** The backoff base: attempt n waits up to `baseDelayMs · 2^(n-1)`. Default 500 ms. */
+  baseDelayMs?: number;
+  /** The longest single wait, also for a server's Retry-After. Default 30 s. */
+  maxDelayMs?: number;
+  /** Per-request timeout. Default 30 s. */
+  timeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** In [0, 1), for jitter. Default `Math.random`. */
+  random?: () => number;
+  /** For `X-RateLimit-Reset`, an absolute time. Default `Date.now`. */
+  now?: () => number;
+}
+
+export const DEFAULT_SENDGRID_API_URL = "https://api.sendgrid.com";
+
+/** The options with their defaults filled in. */
+export function withDefaults(options: SendGridOptions) {
+  const policy: RetryPolicy = {
+    maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? 5)),
+    baseDelayMs: options.baseDelayMs ?? 500,
+    maxDelayMs: options.maxDelayMs ?? 30_000,
+  };
+  return {
+    apiUrl: (options.apiUrl ?? DEFAULT_SENDGRID_API_URL).replace(/\/+$/, ""),
+    policy,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    sleep: options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    random: options.random ?? Math.random,
+    now: options.now ?? Date.now,
+  };
+}
+
 export interface RetryPolicy {
   /** Attempts per chunk, the first included. */
   maxAttempts: number;

@@ -35,47 +35,19 @@ import {
   clean,
   delayBefore,
   isRetryableStatus,
-  type RetryPolicy,
   retryHint,
+  type SendGridOptions,
   summariseBody,
+  withDefaults,
 } from "./sendgrid-retry.js";
 
-export interface SendGridProviderOptions {
-  /** The gateway's key (`SENDGRID_API_KEY`); a tenant's own key, passed to `send`, wins. */
-  apiKey?: string | undefined;
-  /** `SENDGRID_API_URL`; default https://api.sendgrid.com. */
-  apiUrl?: string | undefined;
-  /** Attempts per chunk, the first included. Default 5. */
-  maxAttempts?: number;
-  /** The backoff base: attempt n waits up to `baseDelayMs · 2^(n-1)`. Default 500 ms. */
-  baseDelayMs?: number;
-  /** The longest single wait, also for a server's Retry-After. Default 30 s. */
-  maxDelayMs?: number;
-  /** Per-request timeout. Default 30 s. */
-  timeoutMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  /** In [0, 1), for jitter. Default `Math.random`. */
-  random?: () => number;
-  /** For `X-RateLimit-Reset`, an absolute time. Default `Date.now`. */
-  now?: () => number;
-}
-
-export const DEFAULT_SENDGRID_API_URL = "https://api.sendgrid.com";
+export type SendGridProviderOptions = SendGridOptions;
 
 /** How many per-key clients are kept; a key beyond that gets its client rebuilt (cheap). */
 const CLIENT_CACHE_SIZE = 64;
 
 export function createSendGridProvider(options: SendGridProviderOptions = {}): MailProvider {
-  const apiUrl = (options.apiUrl ?? DEFAULT_SENDGRID_API_URL).replace(/\/+$/, "");
-  const policy: RetryPolicy = {
-    maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? 5)),
-    baseDelayMs: options.baseDelayMs ?? 500,
-    maxDelayMs: options.maxDelayMs ?? 30_000,
-  };
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = options.random ?? Math.random;
-  const now = options.now ?? Date.now;
+  const { apiUrl, policy, timeoutMs, sleep, random, now } = withDefaults(options);
 
   const services = new Map<string, MailService>();
   const serviceFor = (apiKey: string): MailService => {
