@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { Writable } from "node:stream";
 import { type Command, EXIT, parseOptions, RefusedError, UsageError } from "../command.js";
-import type { Io } from "../context.js";
+import { progressBar } from "../progress.js";
 
 const options = {
   tenant: { type: "string" },
@@ -14,34 +14,6 @@ const options = {
   topic: { type: "string" },
   decision: { type: "string" },
 } as const;
-
-/** A bar redrawn in place on a terminal; a line every tenth of the way otherwise. */
-function progressBar(io: Io) {
-  const terminal = process.stderr.isTTY === true;
-  let lastTenth = -1;
-  return {
-    update(rows: number, share: number) {
-      const percent = Math.floor(share * 100);
-      const counts = `${rows.toLocaleString("en")} rows`;
-      if (terminal) {
-        const width = 30;
-        const filled = Math.round(share * width);
-        process.stderr.write(
-          `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(percent).padStart(3)}%  ${counts}\x1b[K`,
-        );
-        return;
-      }
-      const tenth = Math.floor(share * 10);
-      if (tenth > lastTenth) {
-        lastTenth = tenth;
-        io.err(`${String(percent).padStart(3)}%  ${counts}`);
-      }
-    },
-    done() {
-      if (terminal) process.stderr.write("\n");
-    },
-  };
-}
 
 export const exportProofsCommand: Command = {
   name: "export",
@@ -103,7 +75,7 @@ Example:
       {
         onRows: (rows, share) => {
           exported = rows;
-          progress.update(rows, share);
+          progress.update(share, `${rows.toLocaleString("en")} rows`);
         },
       },
     );

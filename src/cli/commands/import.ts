@@ -5,9 +5,9 @@ import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { ImportParameters } from "../../services/imports/row-schemas.js";
 import { type Command, EXIT, parseOptions, RefusedError, UsageError } from "../command.js";
-import type { Io } from "../context.js";
 import { validateInput } from "../input.js";
 import { printJson } from "../output.js";
+import { progressBar } from "../progress.js";
 
 const options = {
   tenant: { type: "string" },
@@ -49,35 +49,9 @@ function splitFile(args: string[]): { file: string | undefined; rest: string[] }
   return { file: args[first.index], rest: args.filter((_, i) => i !== first.index) };
 }
 
-/**
- * Progress as the file is read: a bar redrawn in place on a terminal, a line
- * every tenth of the way otherwise (a log, a CI job).
- */
-function progressReporter(io: Io) {
-  const terminal = process.stderr.isTTY === true;
-  let lastTenth = -1;
-  return {
-    update(share: number, processed: number, rejected: number) {
-      const percent = Math.floor(share * 100);
-      const counts = `${processed.toLocaleString("en")} rows${rejected > 0 ? `, ${rejected.toLocaleString("en")} refused` : ""}`;
-      if (terminal) {
-        const width = 30;
-        const filled = Math.round(share * width);
-        process.stderr.write(
-          `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(percent).padStart(3)}%  ${counts}\x1b[K`,
-        );
-        return;
-      }
-      const tenth = Math.floor(share * 10);
-      if (tenth > lastTenth) {
-        lastTenth = tenth;
-        io.err(`${String(percent).padStart(3)}%  ${counts}`);
-      }
-    },
-    done() {
-      if (terminal) process.stderr.write("\n");
-    },
-  };
+/** What an import has done so far, for the progress bar. */
+function importCounts(processed: number, rejected: number): string {
+  return `${processed.toLocaleString("en")} rows${rejected > 0 ? `, ${rejected.toLocaleString("en")} refused` : ""}`;
 }
 
 export const importFile: Command = {
@@ -160,18 +134,19 @@ Example:
       },
       body,
     );
-    const progress = progressReporter(context.io);
+    const progress = progressBar(context.io);
     if (!values.json) {
       context.io.err(
         `Importing ${basename(file)} (${(size / 1024 / 1024).toFixed(1)} MiB) as ${received.id}…`,
       );
     }
-    progress.update(0, 0, 0);
+    progress.update(0, importCounts(0, 0));
     await processImport(deps, received.id, {
-      onProgress: (p) => progress.update(p.progress, p.processed, p.rejected),
+      onProgress: (p) => progress.update(p.progress, importCounts(p.processed, p.rejected)),
     });
     const { view } = await getImport(deps, tenant.id, received.id);
-    if (view.status === "done") progress.update(1, view.processed, view.rejectedCount);
+    if (view.status === "done")
+      progress.update(1, importCounts(view.processed, view.rejectedCount));
     progress.done();
     const clean = view.status === "done" && view.rejectedCount === 0;
     if (values.json) {
