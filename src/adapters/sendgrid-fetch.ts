@@ -19,6 +19,7 @@ import type {
 import {
   delayBefore,
   isRetryableStatus,
+  mailFields,
   retryHint,
   type SendGridOptions,
   summariseBody,
@@ -68,45 +69,26 @@ export function createFetchSendGridProvider(
 /**
  * The body as the official client would send it: it drops empty objects (`headers: {}`,
  * `custom_args: {}`, which SendGrid refuses), empty-string categories and empty names. Every
- * field is mapped explicitly, as sendgrid.ts does: a new field in provider.ts is a compile error
- * here, and an unknown one at run time a refusal, rather than something passed on unchecked.
+ * field is checked by `mailFields` (sendgrid-retry.ts), as in sendgrid.ts.
  */
 function toWireBody(mail: OutgoingMail): { body: OutgoingMail } | { error: string } {
-  const {
-    from,
-    reply_to,
-    subject,
-    content,
-    personalizations,
-    headers,
-    categories,
-    custom_args,
-    send_at,
-    ...rest
-  } = mail;
-  const unmapped: Record<string, never> = rest;
-  const unknown = Object.keys(unmapped);
-  if (unknown.length > 0) return { error: `unsupported mail field(s): ${unknown.join(", ")}` };
+  const checked = mailFields(mail);
+  if ("error" in checked) return checked;
+  const { from, reply_to, subject, content, headers, categories, custom_args, send_at } =
+    checked.fields;
   if (content.length === 0) return { error: "mail has no content" };
 
-  const mapped: Personalization[] = [];
-  for (const p of personalizations) {
-    const { to, headers: pHeaders, substitutions, custom_args: pArgs, ...pRest } = p;
-    const pUnmapped: Record<string, never> = pRest;
-    const pUnknown = Object.keys(pUnmapped);
-    if (pUnknown.length > 0) {
-      return { error: `unsupported personalization field(s): ${pUnknown.join(", ")}` };
-    }
-    const h = nonEmpty(pHeaders);
-    const subs = nonEmpty(substitutions);
-    const args = nonEmpty(pArgs);
-    mapped.push({
-      to: to.map(address),
+  const mapped = checked.personalizations.map((p): Personalization => {
+    const h = nonEmpty(p.headers);
+    const subs = nonEmpty(p.substitutions);
+    const args = nonEmpty(p.custom_args);
+    return {
+      to: p.to.map(address),
       ...(h && { headers: h }),
       ...(subs && { substitutions: subs }),
       ...(args && { custom_args: args }),
-    });
-  }
+    };
+  });
   const h = nonEmpty(headers);
   const args = nonEmpty(custom_args);
   const cats = categories?.filter((c) => c !== "");

@@ -4,6 +4,7 @@
  * (sendgrid.ts, `@sendgrid/mail`) and the Workers one (sendgrid-fetch.ts, plain `fetch`), so both
  * retry and report alike. Pure: no runtime imports.
  */
+import type { OutgoingMail, Personalization } from "../services/delivery/provider.js";
 
 /** What both SendGrid providers are configured with. */
 export interface SendGridOptions {
@@ -152,4 +153,52 @@ const ADDRESS = /[^\s<>()[\]{},;:"'`]+@[^\s<>()[\]{},;:"'`]+/g;
 export function clean(text: string): string {
   const line = text.replace(ADDRESS, "<address>").replace(/\s+/g, " ").trim();
   return line.length > 500 ? `${line.slice(0, 497)}...` : line;
+}
+
+/**
+ * The fields of an `OutgoingMail`, every one named. The `rest` checks make a
+ * new field in provider.ts a compile error here (and an unknown field at run
+ * time a refusal) rather than a field silently dropped on the way to
+ * SendGrid; both providers map from what this returns.
+ */
+export function mailFields(
+  mail: OutgoingMail,
+):
+  | { error: string }
+  | { fields: Omit<OutgoingMail, "personalizations">; personalizations: Personalization[] } {
+  const {
+    from,
+    reply_to,
+    subject,
+    content,
+    personalizations,
+    headers,
+    categories,
+    custom_args,
+    send_at,
+    ...rest
+  } = mail;
+  // Named only so that `rest` holds what is not: it must be empty.
+  const unmapped: Record<string, never> = rest;
+  const unknown = Object.keys(unmapped);
+  if (unknown.length > 0) return { error: `unsupported mail field(s): ${unknown.join(", ")}` };
+  const checked: Personalization[] = [];
+  for (const p of personalizations) {
+    const { to, headers: pHeaders, substitutions, custom_args: pArgs, ...pRest } = p;
+    const pUnmapped: Record<string, never> = pRest;
+    const pUnknown = Object.keys(pUnmapped);
+    if (pUnknown.length > 0) {
+      return { error: `unsupported personalization field(s): ${pUnknown.join(", ")}` };
+    }
+    checked.push({
+      to,
+      ...(pHeaders && { headers: pHeaders }),
+      ...(substitutions && { substitutions }),
+      ...(pArgs && { custom_args: pArgs }),
+    });
+  }
+  return {
+    fields: mail,
+    personalizations: checked,
+  };
 }

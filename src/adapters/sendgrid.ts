@@ -35,6 +35,7 @@ import {
   clean,
   delayBefore,
   isRetryableStatus,
+  mailFields,
   retryHint,
   type SendGridOptions,
   summariseBody,
@@ -102,45 +103,22 @@ export function createSendGridProvider(options: SendGridProviderOptions = {}): M
 type MailContent = { type: string; value: string };
 type PersonalizationData = NonNullable<MailDataRequired["personalizations"]>[number];
 
-/**
- * Maps every field of `OutgoingMail` explicitly. The `rest` checks make a new field in
- * provider.ts a compile error here (and an unknown field at run time a refusal), rather than a
- * field silently dropped on the way to SendGrid.
- */
+/** Maps every field of `OutgoingMail` (checked by `mailFields`) to the helper's names. */
 function toMailData(mail: OutgoingMail): { data: MailDataRequired } | { error: string } {
-  const {
-    from,
-    reply_to,
-    subject,
-    content,
-    personalizations,
-    headers,
-    categories,
-    custom_args,
-    send_at,
-    ...rest
-  } = mail;
-  const unmapped: Record<string, never> = rest;
-  const unknown = Object.keys(unmapped);
-  if (unknown.length > 0) return { error: `unsupported mail field(s): ${unknown.join(", ")}` };
-
+  const checked = mailFields(mail);
+  if ("error" in checked) return checked;
+  const { from, reply_to, subject, content, headers, categories, custom_args, send_at } =
+    checked.fields;
   const [first, ...others] = content;
   if (!first) return { error: "mail has no content" };
-  const mapped: PersonalizationData[] = [];
-  for (const p of personalizations) {
-    const { to, headers: pHeaders, substitutions, custom_args: pArgs, ...pRest } = p;
-    const pUnmapped: Record<string, never> = pRest;
-    const pUnknown = Object.keys(pUnmapped);
-    if (pUnknown.length > 0) {
-      return { error: `unsupported personalization field(s): ${pUnknown.join(", ")}` };
-    }
-    mapped.push({
-      to,
-      ...(pHeaders && { headers: pHeaders }),
-      ...(substitutions && { substitutions }),
-      ...(pArgs && { customArgs: pArgs }),
-    });
-  }
+  const mapped = checked.personalizations.map(
+    (p): PersonalizationData => ({
+      to: p.to,
+      ...(p.headers && { headers: p.headers }),
+      ...(p.substitutions && { substitutions: p.substitutions }),
+      ...(p.custom_args && { customArgs: p.custom_args }),
+    }),
+  );
 
   const blocks: [MailContent, ...MailContent[]] = [first, ...others];
   const data: MailDataRequired = {
