@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
-import { consentData, seedEvidence } from "./seed.js";
+import { consentsOf, seedEvidence } from "./seed.js";
 
 /**
  * Deciding and proving for a send is batched: the number of statements grows
@@ -20,17 +20,13 @@ beforeAll(async () => {
     },
   });
   ({ key, tenantId } = await createTenantWithTopics(gw));
-  const now = gw.clock();
   await seedEvidence(
     gw,
     tenantId,
-    Array.from({ length: 6000 }, (_, i) => ({
-      email: `r${i}@queries.example`,
-      kind: "consent-granted" as const,
-      topic: "tips",
-      at: now - 86_400_000,
-      data: consentData,
-    })),
+    consentsOf(
+      gw,
+      Array.from({ length: 6000 }, (_, i) => `r${i}@queries.example`),
+    ),
   );
 }, 60_000);
 afterAll(async () => gw.stop());

@@ -10,7 +10,7 @@ import {
 } from "../../src/services/messages/queued-chunks.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { type SendGridServer, startSendGridServer } from "../support/sendgrid-server.js";
-import { consentData, seedEvidence } from "./seed.js";
+import { consentsOf, seedEvidence } from "./seed.js";
 
 /**
  * Large sends through a queue (Workers: `deps.enqueueChunks`): the send is proven and answered
@@ -38,13 +38,10 @@ beforeAll(async () => {
   await seedEvidence(
     gw,
     tenantId,
-    Array.from({ length: N }, (_, i) => ({
-      email: email(i),
-      kind: "consent-granted" as const,
-      topic: "tips",
-      at: gw.clock() - 86_400_000,
-      data: consentData,
-    })),
+    consentsOf(
+      gw,
+      Array.from({ length: N }, (_, i) => email(i)),
+    ),
   );
 }, 60_000);
 

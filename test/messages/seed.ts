@@ -58,3 +58,15 @@ export async function seedEvidence(
 }
 
 export const consentData = { method: "web-form", confirmedAt: null, wordingVersion: "v1" };
+
+/** A consent to `topic` given a day ago by each of `emails`. */
+export function consentsOf(gw: { clock: () => number }, emails: readonly string[], topic = "tips") {
+  const at = gw.clock() - 86_400_000;
+  return emails.map((email) => ({
+    email,
+    kind: "consent-granted" as const,
+    topic,
+    at,
+    data: consentData,
+  }));
+}

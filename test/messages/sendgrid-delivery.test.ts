@@ -4,7 +4,7 @@ import { createSendGridProvider } from "../../src/adapters/sendgrid.js";
 import { justifications, messages } from "../../src/db/schema.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { type SendGridServer, startSendGridServer } from "../support/sendgrid-server.js";
-import { consentData, seedEvidence } from "./seed.js";
+import { consentsOf, seedEvidence } from "./seed.js";
 
 /**
  * Delivery through the real `@sendgrid/mail` client to a local server that
@@ -35,17 +35,13 @@ beforeAll(async () => {
       waits.push(ms);
     },
   });
-  const now = gw.clock();
   await seedEvidence(
     gw,
     tenantId,
-    Array.from({ length: N }, (_, i) => ({
-      email: email(i),
-      kind: "consent-granted" as const,
-      topic: "tips",
-      at: now - 86_400_000,
-      data: consentData,
-    })),
+    consentsOf(
+      gw,
+      Array.from({ length: N }, (_, i) => email(i)),
+    ),
   );
 }, 60_000);
 
