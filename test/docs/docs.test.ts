@@ -1,11 +1,11 @@
-import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withStaticAssets } from "../../src/entry/node-gateway.js";
+import { launchChromium } from "../support/chromium.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 
 /**
@@ -14,34 +14,17 @@ import { startTestGateway, type TestGateway } from "../support/gateway.js";
  * fetched from a CDN.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 let gw: TestGateway;
 let server: ReturnType<typeof serve>;
 let baseUrl: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH).`,
-    );
-  }
   gw = await startTestGateway();
   server = serve({ fetch: withStaticAssets(gw.app).fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -1,12 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { eq } from "drizzle-orm";
-import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { justifications, outbox } from "../../src/db/schema.js";
+import { launchChromium } from "../support/chromium.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { consentTo, decisionOf, evidenceOf, mailedToken } from "./helpers.js";
 
@@ -21,7 +22,6 @@ import { consentTo, decisionOf, evidenceOf, mailedToken } from "./helpers.js";
  * CHROMIUM_PATH at a Chromium binary.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS =
   process.env.GROUNDS_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), "grounds-screenshots-"));
 
@@ -33,11 +33,6 @@ let baseUrl: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: the browser tests need it. Install it with 'apt-get install chromium' (or set CHROMIUM_PATH).`,
-    );
-  }
   mkdirSync(SCREENSHOTS, { recursive: true });
   gw = await startTestGateway();
   ({ key, tenantId } = await createTenantWithTopics(gw));
@@ -45,18 +40,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // launch() gives the browser a fresh, temporary profile (user data dir) of its own.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
   console.log(`[browser test] screenshots in ${SCREENSHOTS}`);
 }, 60_000);
 
