@@ -12,12 +12,14 @@ import { openDatabase } from "../db/node.js";
 import { confirmTokenKey } from "../domain/confirm-token.js";
 import { deriveKey, keyedHasher } from "../domain/digest.js";
 import { randomSecret } from "../domain/ids.js";
+import { useSha256 } from "../domain/proof/chain.js";
 import { unsubscribeTokenKey } from "../domain/unsubscribe-token.js";
 import { createApp } from "../http/app.js";
 import { backgroundTasks } from "../services/background.js";
 import type { Deps } from "../services/deps.js";
 import { operatorCredential } from "../services/operator-credential.js";
 import { fixedWindowLimiter } from "../services/rate-limiter.js";
+import { nodeSha256Hex } from "./node-sha256.js";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
@@ -74,6 +76,8 @@ export async function createNodeGateway(
   config: Config,
   options: { clock?: () => number; onQuery?: (sql: string) => void } = {},
 ) {
+  // The same SHA-256, native: a send hashes a justification per recipient.
+  useSha256(nodeSha256Hex);
   const dir = fileDatabaseDir(config.databaseUrl);
   if (dir) await mkdir(dir, { recursive: true });
   const secret = await masterSecret(config);

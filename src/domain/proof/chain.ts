@@ -1,6 +1,5 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import canonicalize from "canonicalize";
 
 /**
  * The tamper-evident chain (DESIGN §6; the algorithm is written down for
@@ -20,15 +19,77 @@ import canonicalize from "canonicalize";
 /** The `prev` of the first row of a chain. */
 export const GENESIS = "0".repeat(64);
 
+/** SHA-256 of a string's UTF-8 bytes, as lower-case hex. */
+export type Sha256Hex = (text: string) => string;
+
+/** The portable implementation: the same on every runtime. */
+export const portableSha256Hex: Sha256Hex = (text) => bytesToHex(sha256(utf8ToBytes(text)));
+
+let sha256Implementation: Sha256Hex = portableSha256Hex;
+
 export function sha256HexSync(text: string): string {
-  return bytesToHex(sha256(utf8ToBytes(text)));
+  return sha256Implementation(text);
 }
 
-/** The canonical JSON of a value (RFC 8785). */
+/**
+ * Installs a platform's own synchronous SHA-256 (Node's `crypto.createHash`
+ * is about three times faster on the kilobyte a justification hashes). It
+ * must compute the very same function — the entry point that installs one
+ * is tested against the portable implementation — so the hashes, and every
+ * chain, are the same whichever is installed.
+ */
+export function useSha256(implementation: Sha256Hex): void {
+  sha256Implementation = implementation;
+}
+
+/**
+ * The canonical JSON of a value (RFC 8785, JCS): object members sorted by
+ * their names' UTF-16 code units, no whitespace, strings and numbers written
+ * as ECMAScript's JSON.stringify writes them. Defined for JSON data only
+ * (what JSON.parse can give: null, booleans, finite numbers, well-formed
+ * strings, arrays, plain objects); anything else is refused rather than
+ * guessed at. A send hashes one justification per recipient, so this is a
+ * direct recursion over plain data, not a general serializer (the test
+ * checks it against the `canonicalize` package).
+ */
 export function canonicalJson(value: unknown): string {
-  const json = canonicalize(value);
-  if (json === undefined) throw new Error("value cannot be canonicalised");
-  return json;
+  switch (typeof value) {
+    case "string":
+      if (!value.isWellFormed()) throw new Error("a lone surrogate cannot be canonicalised");
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw new Error(`${value} cannot be canonicalised`);
+      return JSON.stringify(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "object": {
+      if (value === null) return "null";
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ",";
+          out += canonicalJson(value[i]);
+        }
+        return `${out}]`;
+      }
+      const prototype = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) {
+        throw new Error("only plain objects can be canonicalised");
+      }
+      const record = value as Record<string, unknown>;
+      let out = "{";
+      for (const key of Object.keys(record).sort()) {
+        const member = record[key];
+        // As JSON.stringify: a member whose value is undefined is left out.
+        if (member === undefined) continue;
+        if (out.length > 1) out += ",";
+        out += `${canonicalJson(key)}:${canonicalJson(member)}`;
+      }
+      return `${out}}`;
+    }
+    default:
+      throw new Error(`a ${typeof value} cannot be canonicalised`);
+  }
 }
 
 export interface Linked {

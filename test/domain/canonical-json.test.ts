@@ -1,0 +1,77 @@
+import canonicalize from "canonicalize";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  canonicalJson,
+  portableSha256Hex,
+  sha256HexSync,
+  useSha256,
+} from "../../src/domain/proof/chain.js";
+import { nodeSha256Hex } from "../../src/entry/node-sha256.js";
+
+/**
+ * The chain's hashes are only re-computable by an auditor if the canonical
+ * form is exactly RFC 8785 (JCS). Our serializer is a fast path for plain
+ * JSON data; the reference is the `canonicalize` package.
+ */
+describe("canonical JSON (RFC 8785)", () => {
+  it("is the same as the reference implementation for any JSON value", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ depthSize: "medium" }), (value) => {
+        expect(canonicalJson(value)).toBe(canonicalize(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("sorts members by UTF-16 code units, numbers as ECMAScript writes them", () => {
+    expect(
+      canonicalJson({ b: 1, a: [1e21, 0.1, -0], "\u00e9": true, "\ud83d\ude00": null, A: "x" }),
+    ).toBe('{"A":"x","a":[1e+21,0.1,0],"b":1,"é":true,"😀":null}');
+    // Array-index-like names sort as strings, not as numbers.
+    expect(canonicalJson({ "10": 1, "2": 2, "1": 3 })).toBe('{"1":3,"10":1,"2":2}');
+  });
+
+  it("leaves out undefined members, as JSON does", () => {
+    expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
+  });
+
+  it("refuses what is not JSON data rather than guessing", () => {
+    expect(() => canonicalJson(Number.NaN)).toThrow();
+    expect(() => canonicalJson(Number.POSITIVE_INFINITY)).toThrow();
+    expect(() => canonicalJson("\ud800")).toThrow();
+    expect(() => canonicalJson(new Date(0))).toThrow();
+    expect(() => canonicalJson(() => 1)).toThrow();
+    expect(() => canonicalJson([undefined])).toThrow();
+  });
+});
+
+describe("SHA-256 implementations", () => {
+  it("Node's native SHA-256 computes the same function as the portable one", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 3000 }), (text) => {
+        expect(nodeSha256Hex(text)).toBe(portableSha256Hex(text));
+      }),
+      { numRuns: 500 },
+    );
+    expect(nodeSha256Hex("")).toBe(
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    );
+  });
+
+  it("hashes with the installed implementation", () => {
+    const seen: string[] = [];
+    useSha256((text) => {
+      seen.push(text);
+      return portableSha256Hex(text);
+    });
+    try {
+      expect(sha256HexSync("abc")).toBe(
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+      );
+      expect(seen).toEqual(["abc"]);
+    } finally {
+      useSha256(portableSha256Hex);
+    }
+  });
+});
