@@ -1,4 +1,4 @@
-import { createClient } from "@libsql/client";
+import { type Client, createClient, type InStatement } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Database } from "./database.js";
@@ -27,10 +27,35 @@ export async function openDatabase(options: {
     await client.execute("PRAGMA journal_mode = WAL");
   }
   const { onQuery } = options;
-  const db = drizzle(client, {
-    schema,
-    ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}),
-  });
+  const db = drizzle(onQuery ? countingStatements(client, onQuery) : client, { schema });
   await migrate(db, { migrationsFolder: options.migrationsFolder });
   return { db, close: () => client.close() };
+}
+
+/**
+ * The client, reporting every statement it is sent — those inside a batch
+ * too, which drizzle's query logger does not see — so that a test can hold
+ * the hot paths to their statement counts.
+ */
+function countingStatements(client: Client, onQuery: (sql: string) => void): Client {
+  const sqlOf = (statement: InStatement) =>
+    typeof statement === "string" ? statement : statement.sql;
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "execute") {
+        return (statement: InStatement, ...rest: unknown[]) => {
+          onQuery(sqlOf(statement));
+          return (target.execute as (...args: unknown[]) => unknown)(statement, ...rest);
+        };
+      }
+      if (property === "batch") {
+        return (statements: InStatement[], ...rest: unknown[]) => {
+          for (const statement of statements) onQuery(sqlOf(statement));
+          return (target.batch as (...args: unknown[]) => unknown)(statements, ...rest);
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
