@@ -24,6 +24,30 @@ describe("canonical JSON (RFC 8785)", () => {
     );
   });
 
+  it("is the same for values already in canonical order (its fast path)", () => {
+    const sortedCopy = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(sortedCopy);
+      if (value === null || typeof value !== "object") return value;
+      const copy = {};
+      for (const key of Object.keys(value).sort()) {
+        // defineProperty: a "__proto__" member stays a member.
+        Object.defineProperty(copy, key, {
+          value: sortedCopy((value as Record<string, unknown>)[key]),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return copy;
+    };
+    fc.assert(
+      fc.property(fc.jsonValue({ depthSize: "medium" }), (value) => {
+        expect(canonicalJson(sortedCopy(value))).toBe(canonicalize(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("sorts members by UTF-16 code units, numbers as ECMAScript writes them", () => {
     expect(
       canonicalJson({ b: 1, a: [1e21, 0.1, -0], "\u00e9": true, "\ud83d\ude00": null, A: "x" }),
@@ -73,5 +97,72 @@ describe("SHA-256 implementations", () => {
     } finally {
       useSha256(portableSha256Hex);
     }
+  });
+});
+
+describe("a justification's hash, as docs/proof-log.md writes it down", () => {
+  it("is SHA-256 of the RFC 8785 form of the documented content", async () => {
+    const { createHash } = await import("node:crypto");
+    const { justificationContent } = await import(
+      "../../src/services/proofs/justification-content.js"
+    );
+    const { linkHash } = await import("../../src/domain/proof/chain.js");
+    const row = {
+      tenantId: "ten_1",
+      seq: 7,
+      prevHash: "ab".repeat(32),
+      id: "jus_1",
+      messageId: "msg_1",
+      subjectKey: "cd".repeat(32),
+      topic: "tips",
+      decision: "send" as const,
+      basis: "consent",
+      reasons: [],
+      ruleSet: "cz@1",
+      evidence: [
+        {
+          id: "ev_1",
+          kind: "consent-granted",
+          at: "2026-01-02T03:04:05.000Z",
+          hash: "ef".repeat(32),
+        },
+      ],
+      trace: [
+        { rule: "objection", outcome: "passed", detail: "no objection", ruleSet: "cz@1" },
+        {
+          rule: "consent",
+          outcome: "decided",
+          detail: "consent to tips",
+          ruleSet: "cz@1",
+          evidence: ["ev_1"],
+        },
+      ],
+      decidedAt: Date.UTC(2026, 10, 23, 12),
+      supersedes: null,
+    };
+    // An auditor's re-implementation: the table of docs/proof-log.md, a
+    // reference JCS, any SHA-256.
+    const documented = {
+      v: 1,
+      tenant: row.tenantId,
+      seq: row.seq,
+      prev: row.prevHash,
+      id: row.id,
+      message: row.messageId,
+      subject: row.subjectKey,
+      topic: row.topic,
+      decision: row.decision,
+      basis: row.basis,
+      reasons: row.reasons,
+      ruleSet: row.ruleSet,
+      evidence: row.evidence,
+      trace: row.trace,
+      decidedAt: "2026-11-23T12:00:00.000Z",
+      supersedes: null,
+    };
+    const expected = createHash("sha256")
+      .update(String(canonicalize(documented)))
+      .digest("hex");
+    expect(linkHash(justificationContent(row))).toBe(expected);
   });
 });

@@ -48,11 +48,57 @@ export function useSha256(implementation: Sha256Hex): void {
  * as ECMAScript's JSON.stringify writes them. Defined for JSON data only
  * (what JSON.parse can give: null, booleans, finite numbers, well-formed
  * strings, arrays, plain objects); anything else is refused rather than
- * guessed at. A send hashes one justification per recipient, so this is a
- * direct recursion over plain data, not a general serializer (the test
- * checks it against the `canonicalize` package).
+ * guessed at. The test checks it against the `canonicalize` package.
+ *
+ * A send hashes one justification per recipient, so there is a fast path:
+ * a value whose members are already in canonical order — as the objects we
+ * hash are built — is exactly what JSON.stringify writes (it keeps the order
+ * of string-named members; array-index names, which it would reorder, are
+ * left to the general path).
  */
 export function canonicalJson(value: unknown): string {
+  return inCanonicalOrder(value) ? JSON.stringify(value) : canonicalJsonOf(value);
+}
+
+/** An array index, which JavaScript objects order numerically before other names. */
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
+
+/** Whether JSON.stringify writes `value` canonically (see canonicalJson). */
+function inCanonicalOrder(value: unknown): boolean {
+  switch (typeof value) {
+    case "string":
+      return value.isWellFormed();
+    case "number":
+      return Number.isFinite(value);
+    case "boolean":
+      return true;
+    case "object": {
+      if (value === null) return true;
+      if (Array.isArray(value)) {
+        for (const element of value) {
+          if (element === undefined || !inCanonicalOrder(element)) return false;
+        }
+        return true;
+      }
+      const prototype = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) return false;
+      let previous: string | null = null;
+      for (const key in value) {
+        if (previous !== null && !(previous < key)) return false;
+        if (!key.isWellFormed() || ARRAY_INDEX.test(key)) return false;
+        const member = (value as Record<string, unknown>)[key];
+        if (member !== undefined && !inCanonicalOrder(member)) return false;
+        previous = key;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** The general path: members sorted here, each member by canonicalJson. */
+function canonicalJsonOf(value: unknown): string {
   switch (typeof value) {
     case "string":
       if (!value.isWellFormed()) throw new Error("a lone surrogate cannot be canonicalised");
@@ -83,7 +129,7 @@ export function canonicalJson(value: unknown): string {
         // As JSON.stringify: a member whose value is undefined is left out.
         if (member === undefined) continue;
         if (out.length > 1) out += ",";
-        out += `${canonicalJson(key)}:${canonicalJson(member)}`;
+        out += `${canonicalJsonOf(key)}:${canonicalJson(member)}`;
       }
       return `${out}}`;
     }

@@ -28,22 +28,34 @@ export function justificationContent(
     | "supersedes"
   >,
 ) {
+  // Members in canonical (sorted) order: canonicalJson then writes the
+  // content with one JSON.stringify (the hashed text is the same either way).
   return {
-    v: 1,
-    tenant: row.tenantId,
-    seq: row.seq,
-    prev: row.prevHash,
+    basis: row.basis,
+    decidedAt: new Date(row.decidedAt).toISOString(),
+    decision: row.decision,
+    evidence: row.evidence.map(inNameOrder),
     id: row.id,
     message: row.messageId,
-    subject: row.subjectKey,
-    topic: row.topic,
-    decision: row.decision,
-    basis: row.basis,
+    prev: row.prevHash,
     reasons: row.reasons,
     ruleSet: row.ruleSet,
-    evidence: row.evidence,
-    trace: row.trace,
-    decidedAt: new Date(row.decidedAt).toISOString(),
+    seq: row.seq,
+    subject: row.subjectKey,
     supersedes: row.supersedes,
+    tenant: row.tenantId,
+    topic: row.topic,
+    trace: row.trace.map(inNameOrder),
+    v: 1,
   };
+}
+
+/** A shallow copy of an object with its members in name order (anything else as it is). */
+function inNameOrder(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const copy: Record<string, unknown> = {};
+  for (const name of Object.keys(value).sort()) {
+    copy[name] = (value as Record<string, unknown>)[name];
+  }
+  return copy;
 }
