@@ -277,7 +277,22 @@ export const deliveryChunks = sqliteTable(
   (t) => [primaryKey({ columns: [t.messageId, t.chunk] })],
 );
 
-/** The local outbox: what would have gone to the provider when no key is set. */
+/**
+ * The local outbox: what would have gone to the provider when no key is set.
+ * Stored as SendGrid receives it: each provider call's content once
+ * (`outbox_mails`), and per recipient the addressing, headers and
+ * substitutions, which are applied when the outbox is read — as SendGrid
+ * applies them when it sends. Rows from before that keep their rendered
+ * `text`/`html` and have no `mailId`.
+ */
+export const outboxMails = sqliteTable("outbox_mails", {
+  id: text("id").primaryKey(),
+  tenantId: text("tenant_id").notNull(),
+  text: text("text").notNull(),
+  html: text("html"),
+  createdAt: integer("created_at").notNull(),
+});
+
 export const outbox = sqliteTable(
   "outbox",
   {
@@ -288,9 +303,13 @@ export const outbox = sqliteTable(
     from: text("from").notNull(),
     subject: text("subject").notNull(),
     headers: text("headers", { mode: "json" }).$type<Record<string, string>>().notNull(),
-    text: text("text").notNull(),
+    /** Rendered content: rows from before `mailId`. */
+    text: text("text"),
     html: text("html"),
     createdAt: integer("created_at").notNull(),
+    /** The content this recipient's copy is rendered from (`outbox_mails`). */
+    mailId: text("mail_id"),
+    substitutions: text("substitutions", { mode: "json" }).$type<Record<string, string>>(),
   },
   (t) => [index("outbox_tenant").on(t.tenantId, t.createdAt)],
 );

@@ -87,12 +87,13 @@ export async function loadSubjectHistories(
  */
 export function evidenceHash(row: StoredEvidence): string {
   return sha256HexSync(
+    // Members in name order: canonicalJson's fast path (the same text).
     canonicalJson({
+      data: row.data,
       id: row.id,
       kind: row.kind,
-      topic: row.topic,
       occurredAt: row.occurredAt,
-      data: row.data,
+      topic: row.topic,
     }),
   );
 }

@@ -1,5 +1,6 @@
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readOutbox } from "../../src/adapters/outbox.js";
 import { justifications, messages, outbox } from "../../src/db/schema.js";
 import { GENESIS, verifyChain } from "../../src/domain/proof/chain.js";
 import { verifyUnsubscribeToken } from "../../src/domain/unsubscribe-token.js";
@@ -122,7 +123,7 @@ describe("a 10,000-recipient send with mixed evidence", () => {
   });
 
   it("gives every delivered message its own unsubscribe headers and the compliance footer", async () => {
-    const sample = await gw.deps.db.select().from(outbox).limit(50);
+    const sample = await readOutbox(gw.deps.db, undefined, 50);
     const tokens = new Set<string>();
     for (const mail of sample) {
       const unsubscribe = mail.headers["List-Unsubscribe"] ?? "";
@@ -252,10 +253,10 @@ describe("sending", () => {
       subject: "Your invoice",
     });
     expect(res.body.results[0]).toMatchObject({ decision: "send", basis: "contract" });
-    const [mail] = await gw.deps.db
-      .select()
-      .from(outbox)
-      .where(eq(outbox.justificationId, res.body.results[0]?.justificationId ?? ""));
+    const [mail] = await readOutbox(
+      gw.deps.db,
+      eq(outbox.justificationId, res.body.results[0]?.justificationId ?? ""),
+    );
     expect(mail?.headers["List-Unsubscribe"]).toBeUndefined();
     expect(mail?.text).toContain("Optika Praha s.r.o.");
     expect(mail?.text).not.toMatch(/unsubscribe/i);

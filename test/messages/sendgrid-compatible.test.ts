@@ -2,8 +2,9 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Client } from "@sendgrid/client";
 import { MailService } from "@sendgrid/mail";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readOutbox } from "../../src/adapters/outbox.js";
 import { justifications, outbox } from "../../src/db/schema.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { consentData, seedEvidence } from "./seed.js";
@@ -71,12 +72,16 @@ afterAll(async () => {
 });
 
 const deliveredTo = async (messageId: string) => {
-  const rows = await gw.deps.db
-    .select({ to: outbox.to, headers: outbox.headers, html: outbox.html })
-    .from(outbox)
-    .innerJoin(justifications, eq(justifications.id, outbox.justificationId))
-    .where(eq(justifications.messageId, messageId));
-  return rows;
+  return readOutbox(
+    gw.deps.db,
+    inArray(
+      outbox.justificationId,
+      gw.deps.db
+        .select({ id: justifications.id })
+        .from(justifications)
+        .where(eq(justifications.messageId, messageId)),
+    ),
+  );
 };
 
 describe("the real @sendgrid/mail client through Grounds", () => {

@@ -3,9 +3,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readOutbox } from "../../src/adapters/outbox.js";
 import { justifications, outbox } from "../../src/db/schema.js";
 import { launchChromium } from "../support/chromium.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -182,11 +183,16 @@ for (const locale of ["en", "cs"] as const) {
       });
       expect(res.status).toBe(202);
       const { confirmation } = (await res.json()) as { confirmation: { messageId: string } };
-      const [mail] = await gw.deps.db
-        .select({ html: outbox.html })
-        .from(outbox)
-        .innerJoin(justifications, eq(justifications.id, outbox.justificationId))
-        .where(eq(justifications.messageId, confirmation.messageId));
+      const [mail] = await readOutbox(
+        gw.deps.db,
+        inArray(
+          outbox.justificationId,
+          gw.deps.db
+            .select({ id: justifications.id })
+            .from(justifications)
+            .where(eq(justifications.messageId, confirmation.messageId)),
+        ),
+      );
       const link = /href="(https?:\/\/[^"]+\/c\/[^"]+)"/.exec(mail?.html ?? "")?.[1];
       if (!link) throw new Error("no confirmation link in the mail");
       const page = await context.newPage();

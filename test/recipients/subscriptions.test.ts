@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readOutbox } from "../../src/adapters/outbox.js";
 import { justifications, outbox } from "../../src/db/schema.js";
 import { sha256Hex } from "../../src/domain/digest.js";
 import { expectProblem } from "../http/helpers.js";
@@ -80,15 +81,16 @@ async function subscribe(
 
 /** The confirmation mail in the outbox, and the /c/ path of its link. */
 async function confirmationMail(messageId: string) {
-  const [mail] = await gw.deps.db
+  const [justification] = await gw.deps.db
     .select()
-    .from(outbox)
-    .innerJoin(justifications, eq(justifications.id, outbox.justificationId))
+    .from(justifications)
     .where(eq(justifications.messageId, messageId));
+  if (!justification) throw new Error("no confirmation justification");
+  const [mail] = await readOutbox(gw.deps.db, eq(outbox.justificationId, justification.id));
   if (!mail) throw new Error("no confirmation mail");
-  const path = /https?:\/\/[^/"\s]+(\/c\/[A-Za-z0-9_-]+(?:\?lang=cs)?)/.exec(mail.outbox.text)?.[1];
+  const path = /https?:\/\/[^/"\s]+(\/c\/[A-Za-z0-9_-]+(?:\?lang=cs)?)/.exec(mail.text)?.[1];
   if (!path) throw new Error("no confirmation link");
-  return { mail: mail.outbox, justification: mail.justifications, path };
+  return { mail, justification, path };
 }
 
 describe("double opt-in, end to end", () => {

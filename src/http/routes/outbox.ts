@@ -1,8 +1,7 @@
-import { and, desc, eq, lt } from "drizzle-orm";
 import { Hono } from "hono";
 import { html } from "hono/html";
 import * as v from "valibot";
-import { outbox } from "../../db/schema.js";
+import { readTenantOutbox } from "../../adapters/outbox.js";
 import type { Deps } from "../../services/deps.js";
 import { requireScope } from "../auth.js";
 import type { AppEnv } from "../env.js";
@@ -37,17 +36,10 @@ export function outboxRoutes(deps: Deps) {
       validate("query", OutboxQuery),
       async (c) => {
         const { limit, before } = c.req.valid("query");
-        const rows = await deps.db
-          .select()
-          .from(outbox)
-          .where(
-            and(
-              eq(outbox.tenantId, c.var.principal.tenant.id),
-              before ? lt(outbox.id, before) : undefined,
-            ),
-          )
-          .orderBy(desc(outbox.id))
-          .limit(limit);
+        const rows = await readTenantOutbox(deps.db, c.var.principal.tenant.id, {
+          limit,
+          before,
+        });
         return c.json({
           provider: deps.provider.name,
           messages: rows.map(({ tenantId: _tenant, createdAt, ...row }) => ({

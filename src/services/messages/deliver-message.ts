@@ -18,6 +18,12 @@ import { draftFor, type Recipient } from "./decide-recipients.js";
 
 type ChunkStatus = (typeof deliveryChunks.$inferSelect)["status"];
 
+/** A recipient of a chunk still to be handed over: what delivery reads of its justification. */
+type PendingRow = Pick<
+  JustificationRow,
+  "id" | "subjectKey" | "email" | "basis" | "evidence" | "decidedAt"
+>;
+
 /**
  * Hands a proven message to the provider, chunk by chunk. Every chunk is
  * marked `handing` before the provider call and its outcome recorded after;
@@ -186,9 +192,17 @@ async function recheck(
   topic: Topic,
   messageId: string,
   chunk: number,
-): Promise<JustificationRow[]> {
+): Promise<PendingRow[]> {
+  // Only what delivery needs: not the trace, the largest part of a row.
   const pending = await deps.db
-    .select()
+    .select({
+      id: justifications.id,
+      subjectKey: justifications.subjectKey,
+      email: justifications.email,
+      basis: justifications.basis,
+      evidence: justifications.evidence,
+      decidedAt: justifications.decidedAt,
+    })
     .from(justifications)
     .where(
       and(
