@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readConfig } from "../../src/config.js";
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
+import { closeDatabaseOf } from "./database.js";
+import type { GatewayUnderTest } from "./gateway-under-test.js";
 
 export const OPERATOR_TOKEN = "test-operator-token-0123456789";
 export const SECRET = "test-secret-0123456789-0123456789-0123456789";
@@ -55,14 +57,17 @@ export async function startTestGateway(
       ),
     );
   };
+  const dbPath = join(dir, "grounds.db");
   return {
     ...gateway,
+    runtime: "node" as const,
     dir,
     clock,
     request,
-    dbPath: join(dir, "grounds.db"),
+    dbPath,
     async stop() {
       gateway.close();
+      closeDatabaseOf({ dbPath });
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -82,7 +87,7 @@ export const TENANT = {
 
 /** Creates a tenant (CZ by default) with the scenarios' topics; returns its admin key. */
 export async function createTenantWithTopics(
-  gateway: TestGateway,
+  gateway: GatewayUnderTest,
   overrides: Partial<typeof TENANT> & { mode?: "jurisdictional" | "strict" } = {},
 ): Promise<{ tenantId: string; key: string }> {
   const created = await gateway.request("/v1/tenants", {
