@@ -2,10 +2,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { readConfig } from "../../src/config.js";
 import { keyedHasher } from "../../src/domain/digest.js";
+import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { type Deps, subjectKeyOf as subjectKeyOfDeps } from "../../src/services/deps.js";
 import { closeDatabaseOf } from "./database.js";
-import { SECRET, startTestGateway, type TestClock, type TestGateway } from "./gateway.js";
+import {
+  OPERATOR_TOKEN,
+  SECRET,
+  startTestGateway,
+  type TestClock,
+  type TestGateway,
+} from "./gateway.js";
 import type { GatewayUnderTest } from "./gateway-under-test.js";
 import { startTestWorker } from "./worker.js";
 
@@ -84,4 +92,24 @@ export function subjectKeyOf(tenantId: string, normalisedAddress: string): strin
     tenantId,
     normalisedAddress,
   );
+}
+
+/**
+ * The gateway's own services on its database file, for what a test seeds that the API does not
+ * take (a justification as the send path writes it), in either runtime: a Node gateway opened
+ * beside it on the same file, with the same secret and on the gateway's clock. `close` it.
+ */
+export async function servicesBeside(
+  gateway: GatewayUnderTest,
+): Promise<{ deps: Deps; clock: () => number; close(): void }> {
+  const clock = () => gateway.clock();
+  const beside = await createNodeGateway(
+    readConfig({
+      DATABASE_URL: `file:${gateway.dbPath}`,
+      GROUNDS_SECRET: SECRET,
+      GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
+    }),
+    { clock },
+  );
+  return { deps: beside.deps, clock, close: beside.close };
 }
