@@ -11,7 +11,6 @@ import {
   evidenceCount,
   evidenceOf,
   fetchApp,
-  fromIp,
   MESSAGE,
   mailedToken,
   postForm,
@@ -164,7 +163,7 @@ describe("double opt-in, end to end", () => {
 
   it("POST /c/{token} confirms with time and anonymised IP, and the next decision sends on consent", async () => {
     gw.clock.advance(5 * 60_000);
-    const res = await postForm(gw, path, [["lang", "en"]], { env: fromIp("203.0.113.200") });
+    const res = await postForm(gw, path, [["lang", "en"]], { clientIp: "203.0.113.200" });
     expect(res.status).toBe(200);
     expect(res.headers.get("location")).toBeNull();
     expect(await res.text()).toContain("Subscription confirmed");

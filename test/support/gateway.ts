@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { readConfig } from "../../src/config.js";
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { closeDatabaseOf } from "./database.js";
-import type { GatewayUnderTest } from "./gateway-under-test.js";
+import type { GatewayRequestInit, GatewayUnderTest } from "./gateway-under-test.js";
 
 export const OPERATOR_TOKEN = "test-operator-token-0123456789";
 export const SECRET = "test-secret-0123456789-0123456789-0123456789";
@@ -42,7 +42,7 @@ export async function startTestGateway(
     clock,
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
   });
-  const request = (path: string, init: RequestInit & { json?: unknown; key?: string } = {}) => {
+  const request = (path: string, init: GatewayRequestInit = {}) => {
     const headers = new Headers(init.headers);
     if (init.key) headers.set("authorization", `Bearer ${init.key}`);
     let body = init.body;
@@ -50,10 +50,23 @@ export async function startTestGateway(
       headers.set("content-type", "application/json");
       body = JSON.stringify(init.json);
     }
-    const { json: _json, key: _key, ...rest } = init;
+    const { json: _json, key: _key, clientIp, ...rest } = init;
+    // The bindings @hono/node-server gives the app: the socket's peer is the client.
+    const env = clientIp
+      ? {
+          incoming: {
+            socket: {
+              remoteAddress: clientIp,
+              remotePort: 40000,
+              remoteFamily: clientIp.includes(":") ? "IPv6" : "IPv4",
+            },
+          },
+        }
+      : undefined;
     return Promise.resolve(
       gateway.app.fetch(
         new Request(`http://grounds.test${path}`, { ...rest, headers, body: body ?? null }),
+        env,
       ),
     );
   };

@@ -68,6 +68,14 @@ export function movedClock(gateway: GatewayUnderTest): TestClock {
   return clock;
 }
 
+/** The Node harness itself (its deps can be changed); only a case registered under `node` may. */
+export function nodeHarness(gateway: GatewayUnderTest): TestGateway {
+  if (gateway.runtime !== "node" || !("deps" in gateway)) {
+    throw new Error(`The ${gateway.runtime} gateway is not the in-process Node harness.`);
+  }
+  return gateway as TestGateway;
+}
+
 /**
  * Lets a little time pass on the gateway's clock, so that what is done next is dated strictly
  * after what was done before: the Node clock is moved, workerd's (the real one) waited for.
