@@ -1,8 +1,12 @@
 import { expect } from "vitest";
 import { evidence, subjects } from "../../src/db/schema.js";
-import type { TestGateway } from "../support/gateway.js";
+import { databaseOf } from "../support/database.js";
+import type { GatewayUnderTest } from "../support/gateway-under-test.js";
 
-/** Shared helpers of the HTTP tests: times relative to the test clock, writes, decisions. */
+/**
+ * Shared helpers of the HTTP tests, for a gateway in either runtime: times relative to the
+ * gateway's clock, writes, decisions, and rows read from its database file.
+ */
 
 export const WORDING = {
   version: "tips-2026-01",
@@ -11,7 +15,7 @@ export const WORDING = {
 
 /** An instant relative to the gateway's clock, as an RFC 3339 string. */
 export function ago(
-  gateway: TestGateway,
+  gateway: GatewayUnderTest,
   by: { months?: number; days?: number; minutes?: number } = {},
 ): string {
   const date = new Date(gateway.clock());
@@ -22,7 +26,7 @@ export function ago(
 }
 
 /** An instant after the gateway's clock. */
-export function ahead(gateway: TestGateway, by: { days?: number; minutes?: number }): string {
+export function ahead(gateway: GatewayUnderTest, by: { days?: number; minutes?: number }): string {
   return new Date(
     gateway.clock() + (by.days ?? 0) * 86_400_000 + (by.minutes ?? 0) * 60_000,
   ).toISOString();
@@ -56,7 +60,7 @@ export interface ProblemBody {
 
 /** A write that must succeed; answers the evidence it recorded. */
 export async function write(
-  gateway: TestGateway,
+  gateway: GatewayUnderTest,
   key: string,
   path: string,
   json: unknown,
@@ -94,7 +98,7 @@ export function consentBody(
 }
 
 export function grant(
-  gateway: TestGateway,
+  gateway: GatewayUnderTest,
   key: string,
   email: string,
   topics: string[],
@@ -105,7 +109,7 @@ export function grant(
 }
 
 export async function putSubject(
-  gateway: TestGateway,
+  gateway: GatewayUnderTest,
   key: string,
   email: string,
   facts: Record<string, unknown>,
@@ -120,7 +124,7 @@ export async function putSubject(
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-export async function erase(gateway: TestGateway, key: string, email: string) {
+export async function erase(gateway: GatewayUnderTest, key: string, email: string) {
   const res = await gateway.request(`/v1/subjects/${encodeURIComponent(email)}`, {
     method: "DELETE",
     key,
@@ -131,7 +135,7 @@ export async function erase(gateway: TestGateway, key: string, email: string) {
 }
 
 export async function decisionOf(
-  gateway: TestGateway,
+  gateway: GatewayUnderTest,
   key: string,
   email: string,
   topic: string,
@@ -161,17 +165,17 @@ export async function expectProblem(
   return { ...body, raw };
 }
 
-export async function evidenceRows(gateway: TestGateway) {
-  return gateway.deps.db.select().from(evidence);
+export async function evidenceRows(gateway: GatewayUnderTest) {
+  return databaseOf(gateway).select().from(evidence);
 }
 
-export async function subjectRows(gateway: TestGateway) {
-  return gateway.deps.db.select().from(subjects);
+export async function subjectRows(gateway: GatewayUnderTest) {
+  return databaseOf(gateway).select().from(subjects);
 }
 
 /** Creates an extra key with the given scopes for a tenant, through the API. */
 export async function createKey(
-  gateway: TestGateway,
+  gateway: GatewayUnderTest,
   adminKey: string,
   scopes: string[],
 ): Promise<string> {

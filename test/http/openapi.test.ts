@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import type { GatewayUnderTest } from "../support/gateway-under-test.js";
+import { RUNTIMES } from "../support/runtimes.js";
 
 /**
  * `/openapi.json` is an OpenAPI 3.1 document of the HTTP contract (DESIGN §5):
@@ -83,277 +84,279 @@ const IMPLEMENTED: [string, string][] = [
   ["get", "/openapi.json"],
 ];
 
-let gw: TestGateway;
-let doc: Document;
+describe.each(RUNTIMES)("on $name", (runtime) => {
+  let gw: GatewayUnderTest;
+  let doc: Document;
 
-beforeAll(async () => {
-  gw = await startTestGateway();
-  const res = await gw.request("/openapi.json");
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-  doc = (await res.json()) as Document;
-});
+  beforeAll(async () => {
+    gw = await runtime.start();
+    const res = await gw.request("/openapi.json");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    doc = (await res.json()) as Document;
+  });
 
-afterAll(async () => {
-  await gw?.stop();
-});
+  afterAll(async () => {
+    await gw?.stop();
+  });
 
-const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"];
+  const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"];
 
-function operations(): { path: string; method: string; op: Operation }[] {
-  return Object.entries(doc.paths).flatMap(([path, item]) =>
-    Object.entries(item)
-      .filter(([method]) => METHODS.includes(method))
-      .map(([method, op]) => ({ path, method, op })),
-  );
-}
+  function operations(): { path: string; method: string; op: Operation }[] {
+    return Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item)
+        .filter(([method]) => METHODS.includes(method))
+        .map(([method, op]) => ({ path, method, op })),
+    );
+  }
 
-function op(method: string, path: string): Operation {
-  const found = doc.paths[path]?.[method];
-  expect(found, `${method.toUpperCase()} ${path} is documented`).toBeDefined();
-  return found as Operation;
-}
+  function op(method: string, path: string): Operation {
+    const found = doc.paths[path]?.[method];
+    expect(found, `${method.toUpperCase()} ${path} is documented`).toBeDefined();
+    return found as Operation;
+  }
 
-function body(method: string, path: string): Schema {
-  const requestBody = op(method, path).requestBody;
-  expect(requestBody?.required).toBe(true);
-  const schema = requestBody?.content["application/json"]?.schema;
-  expect(schema, `${method} ${path} has a JSON body schema`).toBeDefined();
-  return schema as Schema;
-}
+  function body(method: string, path: string): Schema {
+    const requestBody = op(method, path).requestBody;
+    expect(requestBody?.required).toBe(true);
+    const schema = requestBody?.content["application/json"]?.schema;
+    expect(schema, `${method} ${path} has a JSON body schema`).toBeDefined();
+    return schema as Schema;
+  }
 
-function expectFields(schema: Schema | undefined, fields: string[], required: string[] = []) {
-  expect(schema?.type).toBe("object");
-  expect(Object.keys(schema?.properties ?? {})).toEqual(expect.arrayContaining(fields));
-  expect(schema?.required ?? []).toEqual(expect.arrayContaining(required));
-  expect(schema?.additionalProperties).toBe(false);
-}
+  function expectFields(schema: Schema | undefined, fields: string[], required: string[] = []) {
+    expect(schema?.type).toBe("object");
+    expect(Object.keys(schema?.properties ?? {})).toEqual(expect.arrayContaining(fields));
+    expect(schema?.required ?? []).toEqual(expect.arrayContaining(required));
+    expect(schema?.additionalProperties).toBe(false);
+  }
 
-const enumOf = (schema: Schema | undefined) => schema?.enum ?? [];
+  const enumOf = (schema: Schema | undefined) => schema?.enum ?? [];
 
-describe("the document", () => {
-  it("is OpenAPI 3.1 with a bearer security scheme", () => {
-    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
-    expect(doc.info.title).toBe("Grounds");
-    expect(doc.components?.securitySchemes?.bearer).toMatchObject({
-      type: "http",
-      scheme: "bearer",
+  describe("the document", () => {
+    it("is OpenAPI 3.1 with a bearer security scheme", () => {
+      expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+      expect(doc.info.title).toBe("Grounds");
+      expect(doc.components?.securitySchemes?.bearer).toMatchObject({
+        type: "http",
+        scheme: "bearer",
+      });
+    });
+
+    it("lists every implemented path and method of DESIGN §5", () => {
+      for (const [method, path] of IMPLEMENTED) op(method, path);
+    });
+
+    it("spells every contract path as the contract does, with only the contract's methods", () => {
+      // The shape of a path, whatever its parameters are called or written like.
+      const shape = (path: string) => path.replace(/\{[^}]*\}|:[^/]+/g, "{}").toLowerCase();
+      const contractByShape = new Map(Object.keys(CONTRACT).map((p) => [shape(p), p]));
+      for (const { path, method } of operations()) {
+        expect(path, "an OpenAPI path template, not a router pattern").not.toMatch(/[:*]/);
+        const contractPath = contractByShape.get(shape(path));
+        if (!contractPath) continue; // beyond DESIGN §5 (where it is silent)
+        expect(path).toBe(contractPath);
+        expect(
+          Object.keys(CONTRACT[path] ?? {}),
+          `${method.toUpperCase()} ${path} is in DESIGN §5`,
+        ).toContain(method);
+      }
+    });
+
+    it("names each path template's parameters", () => {
+      for (const { path, op: operation } of operations()) {
+        const names = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+        const inPath = (operation.parameters ?? []).filter((p) => p.in === "path");
+        expect(inPath.map((p) => p.name).sort(), path).toEqual([...names].sort());
+        for (const p of inPath) expect(p.required).toBe(true);
+      }
+      const decision = op("get", "/v1/subjects/{email}/decision");
+      expect(decision.parameters).toContainEqual(
+        expect.objectContaining({ in: "query", name: "topic", required: true }),
+      );
+    });
+
+    it("marks each operation with the credential it needs, as the contract says", () => {
+      for (const { path, method, op: operation } of operations()) {
+        const scope = CONTRACT[path]?.[method];
+        if (scope === undefined) continue;
+        if (scope === "public" || scope === "signed") {
+          expect(operation.security, `${method} ${path} is public`).toBeUndefined();
+          continue;
+        }
+        expect(operation.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
+        const needs =
+          scope === "operator" ? "the operator token" : `an API key with scope \`${scope}\``;
+        expect(operation.description, `${method} ${path}`).toContain(needs);
+        for (const status of ["401", "403"]) {
+          expect(Object.keys(operation.responses[status]?.content ?? {})).toEqual([
+            "application/problem+json",
+          ]);
+        }
+      }
+    });
+
+    it("every secured operation it lists exists and asks for a credential", async () => {
+      for (const { path, method, op: operation } of operations()) {
+        if (!operation.security) continue;
+        const concrete = path
+          .replace("{email}", "someone%40example.com")
+          .replace("{reason}", "restricted")
+          .replace(/\{\w+\}/g, "x");
+        const res = await gw.request(`${concrete}?topic=tips`, {
+          method: method.toUpperCase(),
+          ...(operation.requestBody ? { json: {} } : {}),
+        });
+        expect(res.status, `${method.toUpperCase()} ${path}`).toBe(401);
+        const answer = (await res.json()) as { type?: string; errors?: { help: string }[] };
+        // The SendGrid drop-in answers in SendGrid's error shape, naming the problem in `help`.
+        const type = path.startsWith("/v3/") ? answer.errors?.[0]?.help : answer.type;
+        expect(type, `${method.toUpperCase()} ${path}`).toBe("/problems/unauthenticated");
+      }
+    });
+
+    it("every public operation it lists answers without a credential", async () => {
+      for (const [path, sample] of [
+        ["/healthz", "/healthz"],
+        ["/openapi.json", "/openapi.json"],
+        ["/problems/{type}", "/problems/not-found"],
+      ]) {
+        if (!doc.paths[path as string]) continue;
+        expect((await gw.request(sample as string)).status, sample).toBe(200);
+      }
     });
   });
 
-  it("lists every implemented path and method of DESIGN §5", () => {
-    for (const [method, path] of IMPLEMENTED) op(method, path);
-  });
+  describe("request bodies carry the contract's field names", () => {
+    it("POST /v1/tenants", () => {
+      const schema = body("post", "/v1/tenants");
+      const fields = [
+        "name",
+        "legalName",
+        "address",
+        "registrationId",
+        "contactEmail",
+        "domains",
+        "country",
+      ];
+      expectFields(schema, [...fields, "mode"], fields);
+      expect(schema.properties?.domains?.type).toBe("array");
+      expect(enumOf(schema.properties?.mode)).toEqual(["jurisdictional", "strict"]);
+    });
 
-  it("spells every contract path as the contract does, with only the contract's methods", () => {
-    // The shape of a path, whatever its parameters are called or written like.
-    const shape = (path: string) => path.replace(/\{[^}]*\}|:[^/]+/g, "{}").toLowerCase();
-    const contractByShape = new Map(Object.keys(CONTRACT).map((p) => [shape(p), p]));
-    for (const { path, method } of operations()) {
-      expect(path, "an OpenAPI path template, not a router pattern").not.toMatch(/[:*]/);
-      const contractPath = contractByShape.get(shape(path));
-      if (!contractPath) continue; // beyond DESIGN §5 (where it is silent)
-      expect(path).toBe(contractPath);
-      expect(
-        Object.keys(CONTRACT[path] ?? {}),
-        `${method.toUpperCase()} ${path} is in DESIGN §5`,
-      ).toContain(method);
-    }
-  });
+    it("POST /v1/keys", () => {
+      const schema = body("post", "/v1/keys");
+      expectFields(schema, ["scopes"], ["scopes"]);
+      expect(enumOf(schema.properties?.scopes?.items).sort()).toEqual(
+        ["admin", "compliance:read", "evidence:write", "send"].sort(),
+      );
+    });
 
-  it("names each path template's parameters", () => {
-    for (const { path, op: operation } of operations()) {
-      const names = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
-      const inPath = (operation.parameters ?? []).filter((p) => p.in === "path");
-      expect(inPath.map((p) => p.name).sort(), path).toEqual([...names].sort());
-      for (const p of inPath) expect(p.required).toBe(true);
-    }
-    const decision = op("get", "/v1/subjects/{email}/decision");
-    expect(decision.parameters).toContainEqual(
-      expect.objectContaining({ in: "query", name: "topic", required: true }),
-    );
-  });
+    it("POST /v1/topics", () => {
+      const schema = body("post", "/v1/topics");
+      expectFields(schema, ["id", "name", "description", "class", "categories"], ["id", "class"]);
+      expect(enumOf(schema.properties?.class).sort()).toEqual(["marketing", "service"]);
+      expect(schema.properties?.categories?.type).toBe("array");
+    });
 
-  it("marks each operation with the credential it needs, as the contract says", () => {
-    for (const { path, method, op: operation } of operations()) {
-      const scope = CONTRACT[path]?.[method];
-      if (scope === undefined) continue;
-      if (scope === "public" || scope === "signed") {
-        expect(operation.security, `${method} ${path} is public`).toBeUndefined();
-        continue;
-      }
-      expect(operation.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
-      const needs =
-        scope === "operator" ? "the operator token" : `an API key with scope \`${scope}\``;
-      expect(operation.description, `${method} ${path}`).toContain(needs);
-      for (const status of ["401", "403"]) {
-        expect(Object.keys(operation.responses[status]?.content ?? {})).toEqual([
-          "application/problem+json",
-        ]);
-      }
-    }
-  });
-
-  it("every secured operation it lists exists and asks for a credential", async () => {
-    for (const { path, method, op: operation } of operations()) {
-      if (!operation.security) continue;
-      const concrete = path
-        .replace("{email}", "someone%40example.com")
-        .replace("{reason}", "restricted")
-        .replace(/\{\w+\}/g, "x");
-      const res = await gw.request(`${concrete}?topic=tips`, {
-        method: method.toUpperCase(),
-        ...(operation.requestBody ? { json: {} } : {}),
-      });
-      expect(res.status, `${method.toUpperCase()} ${path}`).toBe(401);
-      const answer = (await res.json()) as { type?: string; errors?: { help: string }[] };
-      // The SendGrid drop-in answers in SendGrid's error shape, naming the problem in `help`.
-      const type = path.startsWith("/v3/") ? answer.errors?.[0]?.help : answer.type;
-      expect(type, `${method.toUpperCase()} ${path}`).toBe("/problems/unauthenticated");
-    }
-  });
-
-  it("every public operation it lists answers without a credential", async () => {
-    for (const [path, sample] of [
-      ["/healthz", "/healthz"],
-      ["/openapi.json", "/openapi.json"],
-      ["/problems/{type}", "/problems/not-found"],
-    ]) {
-      if (!doc.paths[path as string]) continue;
-      expect((await gw.request(sample as string)).status, sample).toBe(200);
-    }
-  });
-});
-
-describe("request bodies carry the contract's field names", () => {
-  it("POST /v1/tenants", () => {
-    const schema = body("post", "/v1/tenants");
-    const fields = [
-      "name",
-      "legalName",
-      "address",
-      "registrationId",
-      "contactEmail",
-      "domains",
-      "country",
-    ];
-    expectFields(schema, [...fields, "mode"], fields);
-    expect(schema.properties?.domains?.type).toBe("array");
-    expect(enumOf(schema.properties?.mode)).toEqual(["jurisdictional", "strict"]);
-  });
-
-  it("POST /v1/keys", () => {
-    const schema = body("post", "/v1/keys");
-    expectFields(schema, ["scopes"], ["scopes"]);
-    expect(enumOf(schema.properties?.scopes?.items).sort()).toEqual(
-      ["admin", "compliance:read", "evidence:write", "send"].sort(),
-    );
-  });
-
-  it("POST /v1/topics", () => {
-    const schema = body("post", "/v1/topics");
-    expectFields(schema, ["id", "name", "description", "class", "categories"], ["id", "class"]);
-    expect(enumOf(schema.properties?.class).sort()).toEqual(["marketing", "service"]);
-    expect(schema.properties?.categories?.type).toBe("array");
-  });
-
-  it("POST /v1/consents", () => {
-    const schema = body("post", "/v1/consents");
-    expectFields(
-      schema,
-      ["email", "topics", "action", "collectedAt", "source", "wording", "confirmedAt", "subject"],
-      ["email", "topics", "action", "collectedAt", "source"],
-    );
-    expect(enumOf(schema.properties?.action).sort()).toEqual(["grant", "withdraw"]);
-    const source = schema.properties?.source;
-    expectFields(source, ["method", "url", "ip", "userAgent"], ["method"]);
-    expect(enumOf(source?.properties?.method)).toEqual(
-      expect.arrayContaining(["web-form", "double-opt-in", "import", "api", "paper", "phone"]),
-    );
-    expectFields(schema.properties?.wording, ["version", "text"], ["version", "text"]);
-    expectFields(schema.properties?.subject, [
-      "country",
-      "subscriberType",
-      "birthYear",
-      "ageVerified",
-    ]);
-    expect(enumOf(schema.properties?.subject?.properties?.subscriberType).sort()).toEqual([
-      "corporate",
-      "individual",
-    ]);
-  });
-
-  it("POST /v1/customers", () => {
-    const schema = body("post", "/v1/customers");
-    expectFields(
-      schema,
-      ["email", "kind", "since", "lastPurchaseAt", "categories", "optOutOfferedAt", "subject"],
-      ["email", "kind", "since", "lastPurchaseAt", "categories"],
-    );
-    expect(enumOf(schema.properties?.kind).sort()).toEqual(["inquiry", "purchase"]);
-  });
-
-  it("PUT /v1/subjects/{email}", () => {
-    const schema = body("put", "/v1/subjects/{email}");
-    expectFields(
-      schema,
-      ["country", "subscriberType", "birthYear", "ageVerified"],
-      ["country", "subscriberType"],
-    );
-  });
-
-  it("POST /v1/engagements", () => {
-    const schema = body("post", "/v1/engagements");
-    expectFields(schema, ["email", "kind", "at"], ["email", "kind", "at"]);
-    expect(enumOf(schema.properties?.kind).sort()).toEqual(["click", "open", "visit"]);
-  });
-
-  it("POST /v1/objections", () => {
-    const schema = body("post", "/v1/objections");
-    expectFields(
-      schema,
-      ["email", "topics", "channel", "receivedAt", "note"],
-      ["email", "topics", "channel", "receivedAt"],
-    );
-    expect(enumOf(schema.properties?.channel)).toEqual(
-      expect.arrayContaining([
-        "one-click",
-        "preference-center",
-        "spam-complaint",
-        "email",
-        "post",
-        "phone",
-        "api",
-      ]),
-    );
-    // Topic ids, or "*" for all marketing.
-    expect(JSON.stringify(schema.properties?.topics?.items)).toContain('"*"');
-  });
-
-  it("POST /v1/suppressions", () => {
-    const schema = body("post", "/v1/suppressions");
-    expectFields(schema, ["email", "reason"], ["email", "reason"]);
-    expect(enumOf(schema.properties?.reason)).toEqual(
-      expect.arrayContaining(["hard-bounce", "restricted"]),
-    );
-  });
-
-  it("operations without a body declare none", () => {
-    for (const [method, path] of [
-      ["get", "/v1/topics"],
-      ["delete", "/v1/suppressions/{email}/{reason}"],
-      ["delete", "/v1/subjects/{email}"],
-      ["get", "/v1/subjects/{email}/decision"],
-    ] as const) {
-      expect(op(method, path).requestBody, `${method} ${path}`).toBeUndefined();
-    }
-  });
-
-  it("errors are documented as application/problem+json", () => {
-    for (const { path, method, op: operation } of operations()) {
-      expect(Object.keys(operation.responses["400"]?.content ?? {}), `${method} ${path}`).toEqual([
-        "application/problem+json",
+    it("POST /v1/consents", () => {
+      const schema = body("post", "/v1/consents");
+      expectFields(
+        schema,
+        ["email", "topics", "action", "collectedAt", "source", "wording", "confirmedAt", "subject"],
+        ["email", "topics", "action", "collectedAt", "source"],
+      );
+      expect(enumOf(schema.properties?.action).sort()).toEqual(["grant", "withdraw"]);
+      const source = schema.properties?.source;
+      expectFields(source, ["method", "url", "ip", "userAgent"], ["method"]);
+      expect(enumOf(source?.properties?.method)).toEqual(
+        expect.arrayContaining(["web-form", "double-opt-in", "import", "api", "paper", "phone"]),
+      );
+      expectFields(schema.properties?.wording, ["version", "text"], ["version", "text"]);
+      expectFields(schema.properties?.subject, [
+        "country",
+        "subscriberType",
+        "birthYear",
+        "ageVerified",
       ]);
-    }
+      expect(enumOf(schema.properties?.subject?.properties?.subscriberType).sort()).toEqual([
+        "corporate",
+        "individual",
+      ]);
+    });
+
+    it("POST /v1/customers", () => {
+      const schema = body("post", "/v1/customers");
+      expectFields(
+        schema,
+        ["email", "kind", "since", "lastPurchaseAt", "categories", "optOutOfferedAt", "subject"],
+        ["email", "kind", "since", "lastPurchaseAt", "categories"],
+      );
+      expect(enumOf(schema.properties?.kind).sort()).toEqual(["inquiry", "purchase"]);
+    });
+
+    it("PUT /v1/subjects/{email}", () => {
+      const schema = body("put", "/v1/subjects/{email}");
+      expectFields(
+        schema,
+        ["country", "subscriberType", "birthYear", "ageVerified"],
+        ["country", "subscriberType"],
+      );
+    });
+
+    it("POST /v1/engagements", () => {
+      const schema = body("post", "/v1/engagements");
+      expectFields(schema, ["email", "kind", "at"], ["email", "kind", "at"]);
+      expect(enumOf(schema.properties?.kind).sort()).toEqual(["click", "open", "visit"]);
+    });
+
+    it("POST /v1/objections", () => {
+      const schema = body("post", "/v1/objections");
+      expectFields(
+        schema,
+        ["email", "topics", "channel", "receivedAt", "note"],
+        ["email", "topics", "channel", "receivedAt"],
+      );
+      expect(enumOf(schema.properties?.channel)).toEqual(
+        expect.arrayContaining([
+          "one-click",
+          "preference-center",
+          "spam-complaint",
+          "email",
+          "post",
+          "phone",
+          "api",
+        ]),
+      );
+      // Topic ids, or "*" for all marketing.
+      expect(JSON.stringify(schema.properties?.topics?.items)).toContain('"*"');
+    });
+
+    it("POST /v1/suppressions", () => {
+      const schema = body("post", "/v1/suppressions");
+      expectFields(schema, ["email", "reason"], ["email", "reason"]);
+      expect(enumOf(schema.properties?.reason)).toEqual(
+        expect.arrayContaining(["hard-bounce", "restricted"]),
+      );
+    });
+
+    it("operations without a body declare none", () => {
+      for (const [method, path] of [
+        ["get", "/v1/topics"],
+        ["delete", "/v1/suppressions/{email}/{reason}"],
+        ["delete", "/v1/subjects/{email}"],
+        ["get", "/v1/subjects/{email}/decision"],
+      ] as const) {
+        expect(op(method, path).requestBody, `${method} ${path}`).toBeUndefined();
+      }
+    });
+
+    it("errors are documented as application/problem+json", () => {
+      for (const { path, method, op: operation } of operations()) {
+        expect(Object.keys(operation.responses["400"]?.content ?? {}), `${method} ${path}`).toEqual(
+          ["application/problem+json"],
+        );
+      }
+    });
   });
 });

@@ -3,11 +3,21 @@ import { expect } from "vitest";
 import { evidence, justifications, outbox } from "../../src/db/schema.js";
 import { normaliseAddress } from "../../src/domain/address.js";
 import { signUnsubscribeToken } from "../../src/domain/unsubscribe-token.js";
-import { subjectKeyOf } from "../../src/services/deps.js";
+import type { Deps } from "../../src/services/deps.js";
 import { consentData, seedEvidence } from "../messages/seed.js";
-import type { TestGateway } from "../support/gateway.js";
+import { databaseOf } from "../support/database.js";
+import type { GatewayRequestInit, GatewayUnderTest } from "../support/gateway-under-test.js";
+import { subjectKeyOf } from "../support/runtimes.js";
 
-/** Helpers of the recipient tests: real links from real mail, evidence and decisions. */
+/**
+ * Helpers of the recipient tests, for a gateway in either runtime: real links from real mail,
+ * evidence and decisions. What is seeded straight into the database (evidence, a token signed
+ * directly) is written with the gateway's services: the Node harness's own, or those opened
+ * beside the gateway on its file (`servicesBeside`).
+ */
+
+/** The gateway's services and clock, for what a test seeds without the API. */
+export type Services = { deps: Deps; clock(): number };
 
 export const DAY = 86_400_000;
 
@@ -20,7 +30,7 @@ export const MESSAGE = {
 
 /** Records a consent (web form) for `email` to `topics`, a day ago. */
 export async function consentTo(
-  gw: TestGateway,
+  gw: Services,
   tenantId: string,
   email: string,
   topics: readonly string[],
@@ -44,7 +54,7 @@ export async function consentTo(
  * link exactly as the recipient got it.
  */
 export async function mailedToken(
-  gw: TestGateway,
+  gw: GatewayUnderTest,
   key: string,
   email: string,
   topic = "tips",
@@ -57,7 +67,7 @@ export async function mailedToken(
   const body = (await res.json()) as { messageId: string; counts: { send: number } };
   expect(res.status, JSON.stringify(body)).toBe(200);
   expect(body.counts.send).toBe(1);
-  const [mail] = await gw.deps.db
+  const [mail] = await databaseOf(gw)
     .select({ headers: outbox.headers })
     .from(outbox)
     .innerJoin(justifications, eq(justifications.id, outbox.justificationId))
@@ -73,37 +83,45 @@ export async function mailedToken(
   };
 }
 
-/** A genuine token signed directly (for links of mail not sent in the test). */
+/**
+ * A genuine token signed directly with the installation's key (for links of mail not sent in
+ * the test), issued now on the gateway's clock unless said.
+ */
 export function signedToken(
-  gw: TestGateway,
+  gw: Services,
   tenantId: string,
   email: string,
   topic = "tips",
   messageId = "msg_0123456789abcdef",
+  issuedAt = gw.clock(),
 ): string {
   return signUnsubscribeToken(gw.deps.tokenKey, {
     tenantId,
-    subjectKey: subjectKeyOf(gw.deps, tenantId, normaliseAddress(email)),
+    subjectKey: subjectKeyOf(tenantId, normaliseAddress(email)),
     topic,
     messageId,
-    issuedAt: gw.clock(),
+    issuedAt,
   });
 }
 
-export async function evidenceOf(gw: TestGateway, tenantId: string, email: string) {
-  const subjectKey = subjectKeyOf(gw.deps, tenantId, normaliseAddress(email));
-  return gw.deps.db
+export async function evidenceOf(
+  gw: Pick<GatewayUnderTest, "dbPath">,
+  tenantId: string,
+  email: string,
+) {
+  const subjectKey = subjectKeyOf(tenantId, normaliseAddress(email));
+  return databaseOf(gw)
     .select()
     .from(evidence)
     .where(and(eq(evidence.tenantId, tenantId), eq(evidence.subjectKey, subjectKey)))
     .orderBy(asc(evidence.recordedAt), asc(evidence.id));
 }
 
-export async function evidenceCount(gw: TestGateway): Promise<number> {
-  return (await gw.deps.db.select({ id: evidence.id }).from(evidence)).length;
+export async function evidenceCount(gw: Pick<GatewayUnderTest, "dbPath">): Promise<number> {
+  return (await databaseOf(gw).select({ id: evidence.id }).from(evidence)).length;
 }
 
-export async function decisionOf(gw: TestGateway, key: string, email: string, topic: string) {
+export async function decisionOf(gw: GatewayUnderTest, key: string, email: string, topic: string) {
   const res = await gw.request(
     `/v1/subjects/${encodeURIComponent(email)}/decision?topic=${encodeURIComponent(topic)}`,
     { key },
@@ -114,9 +132,9 @@ export async function decisionOf(gw: TestGateway, key: string, email: string, to
 
 /** The one-click POST as a mailbox provider sends it: urlencoded, no cookie, no redirect followed. */
 export function oneClick(
-  gw: TestGateway,
+  gw: GatewayUnderTest,
   token: string,
-  init: { multipart?: boolean; headers?: Record<string, string>; env?: unknown } = {},
+  init: { multipart?: boolean; headers?: Record<string, string>; clientIp?: string } = {},
 ): Promise<Response> {
   let body: BodyInit;
   const headers = new Headers(init.headers);
@@ -128,41 +146,38 @@ export function oneClick(
     headers.set("content-type", "application/x-www-form-urlencoded");
     body = "List-Unsubscribe=One-Click";
   }
-  return fetchApp(
-    gw,
-    `/u/${token}`,
-    { method: "POST", headers, body, redirect: "manual" },
-    init.env,
-  );
+  return fetchApp(gw, `/u/${token}`, {
+    method: "POST",
+    headers,
+    body,
+    redirect: "manual",
+    ...(init.clientIp ? { clientIp: init.clientIp } : {}),
+  });
 }
 
-/** A request to the app with the Node bindings of a client at `ip` (the socket's peer). */
-export function fromIp(ip: string) {
-  return { incoming: { socket: { remoteAddress: ip, remotePort: 40000, remoteFamily: "IPv4" } } };
-}
-
+/** A request to the gateway, as a recipient's browser or mailbox provider sends it. */
 export function fetchApp(
-  gw: TestGateway,
+  gw: GatewayUnderTest,
   path: string,
-  init: RequestInit = {},
-  env?: unknown,
+  init: GatewayRequestInit = {},
 ): Promise<Response> {
-  return Promise.resolve(gw.app.fetch(new Request(`http://grounds.test${path}`, init), env));
+  return gw.request(path, init);
 }
 
 /** A page form POST, as a browser sends it. */
 export function postForm(
-  gw: TestGateway,
+  gw: GatewayUnderTest,
   path: string,
   fields: [string, string][],
-  init: { headers?: Record<string, string>; env?: unknown } = {},
+  init: { headers?: Record<string, string>; clientIp?: string } = {},
 ): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("content-type", "application/x-www-form-urlencoded");
-  return fetchApp(
-    gw,
-    path,
-    { method: "POST", headers, body: new URLSearchParams(fields).toString(), redirect: "manual" },
-    init.env,
-  );
+  return fetchApp(gw, path, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams(fields).toString(),
+    redirect: "manual",
+    ...(init.clientIp ? { clientIp: init.clientIp } : {}),
+  });
 }

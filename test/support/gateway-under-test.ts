@@ -11,6 +11,11 @@ export type GatewayRequestInit = RequestInit & {
   json?: unknown;
   /** Sent as `Authorization: Bearer <key>`. */
   key?: string;
+  /**
+   * The client's IP address, as each runtime learns it: on Node the socket's peer, on Workers
+   * Cloudflare's `CF-Connecting-IP` header. Unset: whatever the harness gives.
+   */
+  clientIp?: string;
 };
 
 export interface GatewayUnderTest {
@@ -35,10 +40,11 @@ export interface GatewayUnderTest {
 
 /**
  * The `Request` both harnesses send: `json` becomes the body and its content type, `key` the
- * bearer token; every other `RequestInit` field passes through unchanged.
+ * bearer token; every other `RequestInit` field passes through unchanged. `clientIp` is the
+ * harness's to give (Node: the socket; workerd: `CF-Connecting-IP`).
  */
 export function gatewayRequest(base: string, path: string, init: GatewayRequestInit = {}): Request {
-  const { json, key, headers: initHeaders, body: initBody, ...rest } = init;
+  const { json, key, clientIp: _clientIp, headers: initHeaders, body: initBody, ...rest } = init;
   const headers = new Headers(initHeaders);
   if (key) headers.set("authorization", `Bearer ${key}`);
   let body = initBody ?? null;

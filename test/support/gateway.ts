@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readConfig } from "../../src/config.js";
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
+import { closeDatabaseOf } from "./database.js";
+import type { GatewayRequestInit, GatewayUnderTest } from "./gateway-under-test.js";
 
 export const OPERATOR_TOKEN = "test-operator-token-0123456789";
 export const SECRET = "test-secret-0123456789-0123456789-0123456789";
@@ -40,7 +42,7 @@ export async function startTestGateway(
     clock,
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
   });
-  const request = (path: string, init: RequestInit & { json?: unknown; key?: string } = {}) => {
+  const request = (path: string, init: GatewayRequestInit = {}) => {
     const headers = new Headers(init.headers);
     if (init.key) headers.set("authorization", `Bearer ${init.key}`);
     let body = init.body;
@@ -48,21 +50,37 @@ export async function startTestGateway(
       headers.set("content-type", "application/json");
       body = JSON.stringify(init.json);
     }
-    const { json: _json, key: _key, ...rest } = init;
+    const { json: _json, key: _key, clientIp, ...rest } = init;
+    // The bindings @hono/node-server gives the app: the socket's peer is the client.
+    const env = clientIp
+      ? {
+          incoming: {
+            socket: {
+              remoteAddress: clientIp,
+              remotePort: 40000,
+              remoteFamily: clientIp.includes(":") ? "IPv6" : "IPv4",
+            },
+          },
+        }
+      : undefined;
     return Promise.resolve(
       gateway.app.fetch(
         new Request(`http://grounds.test${path}`, { ...rest, headers, body: body ?? null }),
+        env,
       ),
     );
   };
+  const dbPath = join(dir, "grounds.db");
   return {
     ...gateway,
+    runtime: "node" as const,
     dir,
     clock,
     request,
-    dbPath: join(dir, "grounds.db"),
+    dbPath,
     async stop() {
       gateway.close();
+      closeDatabaseOf({ dbPath });
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -82,7 +100,7 @@ export const TENANT = {
 
 /** Creates a tenant (CZ by default) with the scenarios' topics; returns its admin key. */
 export async function createTenantWithTopics(
-  gateway: TestGateway,
+  gateway: GatewayUnderTest,
   overrides: Partial<typeof TENANT> & { mode?: "jurisdictional" | "strict" } = {},
 ): Promise<{ tenantId: string; key: string }> {
   const created = await gateway.request("/v1/tenants", {

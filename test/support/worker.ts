@@ -199,8 +199,12 @@ export async function startTestWorker(options: StartTestWorkerOptions): Promise<
     });
   }
 
-  const request = (path: string, init?: GatewayRequestInit) =>
-    globalThis.fetch(gatewayRequest(url, path, init));
+  const request = (path: string, init?: GatewayRequestInit) => {
+    const req = gatewayRequest(url, path, init);
+    // What Cloudflare's edge sets for every request (src/entry/worker.ts reads it).
+    if (init?.clientIp) req.headers.set("cf-connecting-ip", init.clientIp);
+    return globalThis.fetch(req);
+  };
 
   return {
     runtime: "workerd",
