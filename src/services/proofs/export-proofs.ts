@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, gte, lte, type SQL } from "drizzle-orm";
-import { chainCheckpoints, chainHeads, justifications } from "../../db/schema.js";
+import { type ChainName, chainCheckpoints, chainHeads, justifications } from "../../db/schema.js";
 import { normaliseAddress } from "../../domain/address.js";
 import { GENESIS } from "../../domain/proof/chain.js";
 import {
@@ -33,18 +33,17 @@ export type ExportFormat = "ndjson" | "csv";
 export async function chainBounds(
   deps: Deps,
   tenantId: string,
+  chain: ChainName = "justifications",
 ): Promise<{ start: { seq: number; hash: string }; head: { seq: number; hash: string } }> {
   const [[head], [checkpoint]] = await Promise.all([
     deps.db
       .select({ seq: chainHeads.seq, hash: chainHeads.hash })
       .from(chainHeads)
-      .where(and(eq(chainHeads.tenantId, tenantId), eq(chainHeads.chain, "justifications"))),
+      .where(and(eq(chainHeads.tenantId, tenantId), eq(chainHeads.chain, chain))),
     deps.db
       .select({ seq: chainCheckpoints.seq, hash: chainCheckpoints.hash })
       .from(chainCheckpoints)
-      .where(
-        and(eq(chainCheckpoints.tenantId, tenantId), eq(chainCheckpoints.chain, "justifications")),
-      ),
+      .where(and(eq(chainCheckpoints.tenantId, tenantId), eq(chainCheckpoints.chain, chain))),
   ]);
   const start = checkpoint ?? { seq: 0, hash: GENESIS };
   return { start, head: head ?? start };
