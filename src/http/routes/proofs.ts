@@ -57,7 +57,7 @@ export function proofRoutes(deps: Deps) {
       documented({
         summary: "Verify the tenant's proof chains",
         description:
-          "Recomputes every chain from its start (the genesis or the retention checkpoint) and compares its end with the stored head: `{ok, chains:[{name, rows, start, head, ok, break?:{seq, problem}}]}`, where `problem` is `hash-mismatch` (a changed row), `gap` (a removed or moved row), `broken-link` (a reordered or inserted row) or `truncated`. `evidence` says whether every evidence event the justifications cite still hashes to what they cited (`altered`: changed or missing); `ok` is false if either check fails.",
+          "Recomputes every chain of the tenant — `justifications`, then `evidence` (every evidence event) — from its start (the genesis or the retention checkpoint) and compares its end with the stored head: `{ok, chains:[{name, rows, start, head, ok, break?:{seq, problem}}]}`, where `problem` is `hash-mismatch` (a changed row), `gap` (a removed or moved row), `broken-link` (a reordered or inserted row) or `truncated`. On the justifications chain, `evidence` says whether every evidence event the justifications cite still hashes to what they cited (`altered`: changed or missing). On the evidence chain, `unchained` counts events outside the chain (not tamper-evident) and `adopted` says when events stored before the chain existed were chained (null if none). `ok` is false if any check fails.",
         tag: "Proofs",
         auth: "compliance:read",
       }),
