@@ -4,6 +4,7 @@ import { readConfig } from "../../src/config.js";
 import { chainHeads, evidence } from "../../src/db/schema.js";
 import { normaliseAddress } from "../../src/domain/address.js";
 import { newId } from "../../src/domain/ids.js";
+import { canonicalJson, sha256HexSync } from "../../src/domain/proof/chain.js";
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { subjectKeyOf } from "../../src/services/deps.js";
 import { appendEvidence } from "../../src/services/evidence/append-evidence.js";
@@ -153,6 +154,52 @@ describe("every evidence writer appends to the tenant's evidence chain", () => {
     // Erasure cleared the personal part of every event; the chain, which
     // never hashed it, still verifies (GDPR Art. 17, DESIGN §6).
     expect(rows.every((r) => r.personal === null)).toBe(true);
+  });
+
+  it("GET /v1/evidence shows each event's place in the chain, and its hash recomputes from what it shows (docs/proof-log.md)", async () => {
+    const t = await tenant("History");
+    const email = "history@chain.example";
+    await grant(gw, t.key, "someone-else@chain.example", ["tips"], "2026-10-01T10:00:00Z");
+    await grant(gw, t.key, email, ["tips"], "2026-10-01T10:00:00Z", {
+      source: { method: "web-form", ip: "192.0.2.1" },
+    });
+    await write(gw, t.key, "/v1/engagements", { email, kind: "open", at: "2026-10-02T10:00:00Z" });
+    const res = await gw.request(`/v1/evidence?email=${encodeURIComponent(email)}`, {
+      key: t.compliance,
+    });
+    const body = (await res.json()) as {
+      subject: string;
+      evidence: {
+        id: string;
+        kind: string;
+        topic: string | null;
+        occurredAt: string;
+        recordedAt: string;
+        data: Record<string, unknown>;
+        chain: { seq: number; prev: string; hash: string } | null;
+      }[];
+    };
+    expect(body.evidence.map((e) => e.chain?.seq)).toEqual([2, 3]);
+    const head = (await evidenceChainOf(t)).head;
+    expect(body.evidence.at(-1)?.chain?.hash).toBe(head.hash);
+    for (const event of body.evidence) {
+      // The content table of docs/proof-log.md, from the record alone.
+      const content = {
+        v: 1,
+        chain: "evidence",
+        tenant: t.tenantId,
+        seq: event.chain?.seq,
+        prev: event.chain?.prev,
+        id: event.id,
+        kind: event.kind,
+        topic: event.topic,
+        subject: body.subject,
+        occurredAt: Date.parse(event.occurredAt),
+        recordedAt: Date.parse(event.recordedAt),
+        data: event.data,
+      };
+      expect(sha256HexSync(canonicalJson(content))).toBe(event.chain?.hash);
+    }
   });
 
   it("a subject's facts (PUT /v1/subjects) are chained", async () => {
