@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config.js";
@@ -5,6 +7,12 @@ import { chainHeads, evidence } from "../../src/db/schema.js";
 import { normaliseAddress } from "../../src/domain/address.js";
 import { newId } from "../../src/domain/ids.js";
 import { canonicalJson, sha256HexSync } from "../../src/domain/proof/chain.js";
+import {
+  CsvReader,
+  type ExportHeader,
+  ExportVerifier,
+  fromCsv,
+} from "../../src/domain/proof/export-format.js";
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { subjectKeyOf } from "../../src/services/deps.js";
 import { appendEvidence } from "../../src/services/evidence/append-evidence.js";
@@ -19,7 +27,7 @@ import {
   startTestGateway,
   type TestGateway,
 } from "../support/gateway.js";
-import { appendMany } from "./support.js";
+import { appendMany, cliEnv, grounds } from "./support.js";
 
 /**
  * The evidence chain (DESIGN §6, issue #6): every evidence event of a tenant
@@ -509,6 +517,116 @@ describe("two writers that read the same head (another process appended in betwe
     expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(await evidenceChainOf(t)).toMatchObject({ ok: true, rows: 8, head: { seq: 8 } });
   });
+});
+
+describe("an export of the evidence chain verifies offline", () => {
+  function verify(text: string) {
+    const verifier = new ExportVerifier();
+    if (text.startsWith("{")) {
+      const [first, ...lines] = text.trimEnd().split("\n");
+      verifier.header(JSON.parse(first ?? "null") as ExportHeader);
+      for (const line of lines) verifier.record(JSON.parse(line));
+    } else {
+      const [columns, ...rows] = new CsvReader().push(text, true);
+      for (const cells of rows) {
+        const parsed = fromCsv(columns ?? [], cells);
+        if ("header" in parsed) verifier.header(parsed.header);
+        else verifier.record(parsed.record);
+      }
+    }
+    return verifier.finish();
+  }
+
+  it("GET /v1/proofs?chain=evidence (NDJSON and CSV): whole, nothing personal; changes to the file are detected", async () => {
+    const t = await tenant("Export");
+    await grant(gw, t.key, "exported@chain.example", ["tips"], "2026-10-01T10:00:00Z", {
+      source: { method: "web-form", ip: "192.0.2.77", userAgent: "Secret-Agent/1.0" },
+    });
+    await consents(t, 4, "exp");
+    await erase(gw, t.key, "exp1@chain.example");
+    const head = (await evidenceChainOf(t)).head;
+
+    const res = await gw.request("/v1/proofs?chain=evidence", { key: t.compliance });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-disposition")).toMatch(/evidence-/);
+    const text = await res.text();
+    const [first, ...lines] = text.trimEnd().split("\n");
+    expect(JSON.parse(first ?? "null")).toMatchObject({
+      export: "grounds-proofs",
+      chain: "evidence",
+      tenant: t.tenantId,
+      complete: true,
+      start: { seq: 0 },
+      head,
+    });
+    expect(lines).toHaveLength(6);
+    expect(text).not.toContain("192.0.2");
+    expect(text).not.toContain("Secret-Agent");
+    expect(text).not.toContain("@chain.example");
+    expect(verify(text)).toMatchObject({ ok: true, rows: 6, complete: true, head });
+
+    const csv = await (
+      await gw.request("/v1/proofs?chain=evidence&format=csv", { key: t.compliance })
+    ).text();
+    expect(csv.split("\r\n")[0]).toBe(
+      "record,header,v,chain,tenant,seq,prev,id,kind,topic,subject,occurredAt,recordedAt,data,hash",
+    );
+    expect(verify(csv)).toMatchObject({ ok: true, rows: 6, complete: true });
+
+    const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const rewrite = (changed: Record<string, unknown>[], header = first ?? "") =>
+      [header, ...changed.map((r) => JSON.stringify(r))].join("\n");
+    // A changed event.
+    const changed = records.map((r) =>
+      r.seq === 3 ? { ...r, data: { ...(r.data as object), method: "paper" } } : r,
+    );
+    expect(verify(rewrite(changed)).break).toMatchObject({ seq: 3, problem: "hash-mismatch" });
+    // A removed event.
+    expect(verify(rewrite(records.filter((r) => r.seq !== 2))).break).toMatchObject({
+      seq: 3,
+      problem: "gap",
+    });
+    // Two events swapped.
+    const swapped = [...records];
+    [swapped[3], swapped[4]] = [
+      swapped[4] as Record<string, unknown>,
+      swapped[3] as Record<string, unknown>,
+    ];
+    expect(verify(rewrite(swapped)).ok).toBe(false);
+    // A truncated file.
+    expect(verify(rewrite(records.slice(0, -1))).break).toMatchObject({ problem: "truncated" });
+    // Evidence passed off as justifications: hashed by the other layout, it fails.
+    const relabelled = (first ?? "").replace('"chain":"evidence"', '"chain":"justifications"');
+    expect(verify(rewrite(records, relabelled)).break).toMatchObject({ problem: "hash-mismatch" });
+
+    // Whole or not at all: no filters.
+    const filtered = await gw.request("/v1/proofs?chain=evidence&topic=tips", {
+      key: t.compliance,
+    });
+    expect(filtered.status).toBe(400);
+  });
+
+  it("`grounds export --chain evidence` writes a file `grounds verify` accepts, and refuses once it is changed", async () => {
+    const t = await tenant("CLI export");
+    await consents(t, 3, "cli");
+    const file = join(gw.dir, "evidence.csv");
+    const exported = await grounds(
+      ["export", "--tenant", t.tenantId, "--chain", "evidence", "--format", "csv", "--out", file],
+      cliEnv(gw),
+    );
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toContain("3 evidence events");
+    const ok = await grounds(["verify", file], {});
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.stdout).toMatch(/^OK: 3 records verify/);
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace('"method"":""web-form', '"method"":""paper'),
+    );
+    const bad = await grounds(["verify", file], {});
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("NOT VERIFIED: hash-mismatch at seq 1");
+  }, 60_000);
 });
 
 describe("evidence stored before the chain existed", () => {

@@ -1,10 +1,10 @@
-import { and, asc, count, eq, gt, isNull } from "drizzle-orm";
+import { and, count, eq, isNull } from "drizzle-orm";
 import { chainAdoptions, evidence } from "../../db/schema.js";
 import { type ChainBreak, verifyChain } from "../../domain/proof/chain.js";
 import { verifyEvidenceChain } from "../../domain/proof/evidence-chain.js";
 import type { Deps } from "../deps.js";
 import { evidenceHash, inJsonArray } from "../subject-facts.js";
-import { chainBounds, EXPORT_PAGE_ROWS, proofPage } from "./export-proofs.js";
+import { chainBounds, EXPORT_PAGE_ROWS, evidencePage, proofPage } from "./export-proofs.js";
 import { justificationContent } from "./justification-content.js";
 
 export type IntegrityProblem = "hash-mismatch" | "broken-link" | "gap" | "truncated";
@@ -121,13 +121,7 @@ async function verifyEvidence(deps: Deps, tenantId: string): Promise<EvidenceCha
   const scan = await scanChain(
     start,
     head,
-    (after) =>
-      deps.db
-        .select()
-        .from(evidence)
-        .where(and(eq(evidence.tenantId, tenantId), gt(evidence.seq, after)))
-        .orderBy(asc(evidence.seq))
-        .limit(EXPORT_PAGE_ROWS) as Promise<ChainedEvidenceRow[]>,
+    (after) => evidencePage(deps, tenantId, after, Number.MAX_SAFE_INTEGER),
     verifyEvidenceChain,
   );
   const unchained = outside?.n ?? 0;
@@ -148,12 +142,6 @@ async function verifyEvidence(deps: Deps, tenantId: string): Promise<EvidenceCha
       : null,
   };
 }
-
-type ChainedEvidenceRow = typeof evidence.$inferSelect & {
-  seq: number;
-  prevHash: string;
-  hash: string;
-};
 
 /**
  * Reads a chain in pages of rows with `seq` above the last one read — also
