@@ -18,7 +18,8 @@ const options = {
 
 export const exportProofsCommand: Command = {
   name: "export",
-  summary: "Export a tenant's proofs (justifications, or its evidence chain) to an NDJSON or CSV file",
+  summary:
+    "Export a tenant's proofs (justifications, or its evidence chain) to an NDJSON or CSV file",
   help: `Usage: grounds export --tenant TENANT_ID --out FILE [--format ndjson|csv]
                       [--from TIME] [--to TIME] [--email ADDRESS]
                       [--message-id ID] [--topic TOPIC] [--decision send|suppress]
