@@ -101,6 +101,12 @@ export const subjects = sqliteTable(
  * Grounds learned of it. `data` holds what the decision and the proof need;
  * `personal` holds personal data (IP, user agent, source URL, notes) that
  * erasure removes.
+ *
+ * Each tenant's evidence is a hash chain (DESIGN §6, docs/proof-log.md):
+ * `seq`/`prevHash`/`hash` link every row to the one before it, over its
+ * non-personal content. They are null only for rows stored before the chain
+ * existed, until the tenant's next evidence write chains them (an adoption,
+ * recorded in `chain_adoptions`).
  */
 export const evidence = sqliteTable(
   "evidence",
@@ -129,8 +135,14 @@ export const evidence = sqliteTable(
     recordedAt: integer("recorded_at").notNull(),
     data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     personal: text("personal", { mode: "json" }).$type<Record<string, unknown>>(),
+    seq: integer("seq"),
+    prevHash: text("prev_hash"),
+    hash: text("hash"),
   },
-  (t) => [index("evidence_subject").on(t.tenantId, t.subjectKey, t.occurredAt)],
+  (t) => [
+    index("evidence_subject").on(t.tenantId, t.subjectKey, t.occurredAt),
+    uniqueIndex("evidence_chain").on(t.tenantId, t.seq),
+  ],
 );
 
 /**
@@ -151,6 +163,10 @@ export const idempotencyKeys = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
 );
 
+/** The tamper-evident chains each tenant has (DESIGN §6). */
+export const CHAINS = ["justifications", "evidence"] as const;
+export type ChainName = (typeof CHAINS)[number];
+
 /**
  * The head of each tamper-evident chain of a tenant (docs/proof-log.md): the
  * sequence number and hash of its last row. Appending reads and moves it in
@@ -160,7 +176,7 @@ export const chainHeads = sqliteTable(
   "chain_heads",
   {
     tenantId: text("tenant_id").notNull(),
-    chain: text("chain", { enum: ["justifications"] }).notNull(),
+    chain: text("chain", { enum: CHAINS }).notNull(),
     seq: integer("seq").notNull(),
     hash: text("hash").notNull(),
   },
@@ -459,7 +475,7 @@ export const chainCheckpoints = sqliteTable(
   "chain_checkpoints",
   {
     tenantId: text("tenant_id").notNull(),
-    chain: text("chain", { enum: ["justifications"] }).notNull(),
+    chain: text("chain", { enum: CHAINS }).notNull(),
     seq: integer("seq").notNull(),
     hash: text("hash").notNull(),
     createdAt: integer("created_at").notNull(),
@@ -487,4 +503,24 @@ export const dsrRequests = sqliteTable(
     completedAt: integer("completed_at"),
   },
   (t) => [index("dsr_requests_tenant").on(t.tenantId, t.receivedAt)],
+);
+
+/**
+ * Rows stored before their chain existed (evidence written by a version of
+ * Grounds without the evidence chain) are chained in the order they were
+ * stored at the tenant's first evidence write after the upgrade. This keeps
+ * that it happened: rows up to `seq` (whose hash is `hash`) were chained at
+ * `adoptedAt`, so they are tamper-evident from then on, not from when they
+ * were recorded (docs/proof-log.md, "Rows from before the chain").
+ */
+export const chainAdoptions = sqliteTable(
+  "chain_adoptions",
+  {
+    tenantId: text("tenant_id").notNull(),
+    chain: text("chain", { enum: CHAINS }).notNull(),
+    seq: integer("seq").notNull(),
+    hash: text("hash").notNull(),
+    adoptedAt: integer("adopted_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.chain] })],
 );

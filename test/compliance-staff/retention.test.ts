@@ -96,7 +96,11 @@ describe("runRetention", () => {
     const integrity = await (await gw.request("/v1/integrity", { key: t.compliance })).json();
     expect(integrity).toMatchObject({
       ok: true,
-      chains: [{ rows: 30, start: { seq: 70 }, head: { seq: 100 }, ok: true }],
+      chains: [
+        { rows: 30, start: { seq: 70 }, head: { seq: 100 }, ok: true },
+        // Retention removes no evidence: its chain still verifies whole.
+        { name: "evidence", start: { seq: 0 }, ok: true, unchained: 0 },
+      ],
     });
     const text = await (await gw.request("/v1/proofs", { key: t.compliance })).text();
     const [first, ...lines] = text.trim().split("\n");
@@ -114,7 +118,7 @@ describe("runRetention", () => {
     const broken = await (await gw.request("/v1/integrity", { key: t.compliance })).json();
     expect(broken).toMatchObject({
       ok: false,
-      chains: [{ break: { seq: 71, problem: "hash-mismatch" } }],
+      chains: [{ break: { seq: 71, problem: "hash-mismatch" } }, { name: "evidence", ok: true }],
     });
     await gw.deps.db
       .update(justifications)
@@ -131,7 +135,13 @@ describe("runRetention", () => {
       checkpoint: { seq: 80 },
     });
     const integrity = await (await gw.request("/v1/integrity", { key: t.compliance })).json();
-    expect(integrity).toMatchObject({ ok: true, chains: [{ rows: 20, start: { seq: 80 } }] });
+    expect(integrity).toMatchObject({
+      ok: true,
+      chains: [
+        { rows: 20, start: { seq: 80 } },
+        { name: "evidence", ok: true },
+      ],
+    });
   });
 
   it("reports the subjects who no longer have any basis", async () => {

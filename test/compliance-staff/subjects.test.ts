@@ -155,7 +155,15 @@ describe("DELETE /v1/subjects/{email} (Art. 17)", () => {
     expect(after).toHaveLength(1);
 
     const integrity = await gw.request("/v1/integrity", { key: t.compliance });
-    expect(await integrity.json()).toMatchObject({ ok: true, chains: [{ rows: 2, ok: true }] });
+    expect(await integrity.json()).toMatchObject({
+      ok: true,
+      // The evidence chain too: the tombstone is appended, and the personal
+      // part erasure cleared is outside every hash (DESIGN §6).
+      chains: [
+        { rows: 2, ok: true },
+        { name: "evidence", ok: true, unchained: 0 },
+      ],
+    });
 
     // Her proofs are still found by the keyed hash, without the address.
     const proofs = await gw.request(`/v1/proofs?email=${encodeURIComponent(ALICE)}`, {

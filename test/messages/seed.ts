@@ -1,12 +1,13 @@
-import { evidence, subjects } from "../../src/db/schema.js";
+import { subjects } from "../../src/db/schema.js";
 import { normaliseAddress } from "../../src/domain/address.js";
 import { subjectKeyOf } from "../../src/services/deps.js";
+import { appendEvidence } from "../../src/services/evidence/append-evidence.js";
 import { type EvidenceInsert, newEvidence } from "../../src/services/evidence/rows.js";
 import type { TestGateway } from "../support/gateway.js";
 
 /**
  * Seeds evidence for many addresses at once, with the services' own row
- * builder, straight into the database: recording 10,000 consents one HTTP
+ * builder, in one write: recording 10,000 consents one HTTP
  * request at a time would make the test about the evidence API, not sending.
  */
 export async function seedEvidence(
@@ -52,9 +53,8 @@ export async function seedEvidence(
       .values(subjectList.slice(i, i + 500))
       .onConflictDoNothing();
   }
-  for (let i = 0; i < evidenceRows.length; i += 500) {
-    await gw.deps.db.insert(evidence).values(evidenceRows.slice(i, i + 500));
-  }
+  // Through the one evidence writer, so the tenant's evidence chain holds them.
+  await appendEvidence(gw.deps, tenantId, () => ({ evidence: evidenceRows, result: undefined }));
 }
 
 export const consentData = { method: "web-form", confirmedAt: null, wordingVersion: "v1" };

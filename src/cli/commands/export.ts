@@ -13,14 +13,17 @@ const options = {
   "message-id": { type: "string" },
   topic: { type: "string" },
   decision: { type: "string" },
+  chain: { type: "string" },
 } as const;
 
 export const exportProofsCommand: Command = {
   name: "export",
-  summary: "Export a tenant's proofs (justifications) to an NDJSON or CSV file",
+  summary:
+    "Export a tenant's proofs (justifications, or its evidence chain) to an NDJSON or CSV file",
   help: `Usage: grounds export --tenant TENANT_ID --out FILE [--format ndjson|csv]
                       [--from TIME] [--to TIME] [--email ADDRESS]
                       [--message-id ID] [--topic TOPIC] [--decision send|suppress]
+       grounds export --tenant TENANT_ID --out FILE --chain evidence [--format ndjson|csv]
 
 Writes the tenant's justifications to FILE, as GET /v1/proofs streams them,
 with a progress bar. Without filters the file is the whole chain and
@@ -35,6 +38,8 @@ Options:
   --message-id ID      one message's decisions
   --topic TOPIC        one topic's decisions
   --decision D         send or suppress
+  --chain CHAIN        justifications (default) or evidence: the tenant's
+                       evidence chain, whole (no filters), nothing personal
 
 Example:
   grounds export --tenant ten_… --format csv --out proofs.csv`,
@@ -44,6 +49,18 @@ Example:
     if (values.tenant === undefined) throw new UsageError("missing --tenant");
     if (values.out === undefined) throw new UsageError("missing --out");
     const format = values.format ?? "ndjson";
+    const chain = values.chain ?? "justifications";
+    if (chain !== "justifications" && chain !== "evidence") {
+      throw new UsageError("--chain: justifications or evidence");
+    }
+    if (
+      chain === "evidence" &&
+      ["from", "to", "email", "message-id", "topic", "decision"].some(
+        (name) => values[name as keyof typeof values] !== undefined,
+      )
+    ) {
+      throw new UsageError("--chain evidence takes no filters");
+    }
     if (format !== "ndjson" && format !== "csv") throw new UsageError("--format: ndjson or csv");
     if (values.decision !== undefined && !["send", "suppress"].includes(values.decision)) {
       throw new UsageError("--decision: send or suppress");
@@ -73,6 +90,7 @@ Example:
       },
       format,
       {
+        chain,
         onRows: (rows, share) => {
           exported = rows;
           progress.update(share, `${rows.toLocaleString("en")} rows`);
@@ -86,7 +104,7 @@ Example:
     }
     progress.done();
     context.io.out(
-      `Exported ${exported.toLocaleString("en")} justifications of ${tenant.id} (chain head ${header.head.seq}) to ${values.out}${header.complete ? "" : " (filtered)"}.`,
+      `Exported ${exported.toLocaleString("en")} ${chain === "evidence" ? "evidence events" : "justifications"} of ${tenant.id} (chain head ${header.head.seq}) to ${values.out}${header.complete ? "" : " (filtered)"}.`,
     );
     return EXIT.ok;
   },

@@ -32,18 +32,47 @@ export const CONTENT_FIELDS = [
 /** Exported beside the content, outside the hash (they may change). */
 export const EXTRA_FIELDS = ["email", "status", "statusAt", "providerMessageId", "error"] as const;
 
+/**
+ * The hashed content of an evidence event (docs/proof-log.md, "The evidence
+ * chain"). An evidence export holds nothing else: the personal part of an
+ * event is outside the hash and stays out of the file.
+ */
+export const EVIDENCE_CONTENT_FIELDS = [
+  "v",
+  "chain",
+  "tenant",
+  "seq",
+  "prev",
+  "id",
+  "kind",
+  "topic",
+  "subject",
+  "occurredAt",
+  "recordedAt",
+  "data",
+] as const;
+
 export type ContentField = (typeof CONTENT_FIELDS)[number];
 export type ExtraField = (typeof EXTRA_FIELDS)[number];
+export type EvidenceContentField = (typeof EVIDENCE_CONTENT_FIELDS)[number];
+export type ExportChain = "justifications" | "evidence";
 
 /** One exported justification: its content, its hash, and the unhashed extras. */
 export type ExportRecord = Record<ContentField | ExtraField, unknown> & { hash: string };
+
+/** One exported evidence event: its hashed content and its hash. */
+export type EvidenceExportRecord = Record<EvidenceContentField, unknown> & { hash: string };
+
+/** A record of either chain's export, as read from a file (untrusted: checked field by field). */
+export type AnyExportRecord = Record<string, unknown> & { hash: string };
 
 /** The first record of an export. */
 export interface ExportHeader {
   export: "grounds-proofs";
   v: 1;
   tenant: string;
-  chain: "justifications";
+  /** Which of the tenant's chains the file holds (docs/proof-log.md). */
+  chain: ExportChain;
   /** True when no filter was given: the file must then be the whole chain from `start` to `head`. */
   complete: boolean;
   /** Where the chain starts: seq 0 and 64 zeros, or a retention checkpoint. */
@@ -63,8 +92,25 @@ export const CSV_COLUMNS = [
   ...EXTRA_FIELDS,
 ] as const;
 
-const JSON_COLUMNS = new Set<string>(["reasons", "evidence", "trace"]);
-const INTEGER_COLUMNS = new Set<string>(["v", "seq"]);
+/** CSV columns of an evidence export. */
+export const EVIDENCE_CSV_COLUMNS = [
+  "record",
+  "header",
+  ...EVIDENCE_CONTENT_FIELDS,
+  "hash",
+] as const;
+
+function csvColumnsOf(chain: ExportChain): readonly string[] {
+  return chain === "evidence" ? EVIDENCE_CSV_COLUMNS : CSV_COLUMNS;
+}
+
+/** The `record` cell of a chain's rows. */
+function recordKindOf(chain: ExportChain): string {
+  return chain === "evidence" ? "evidence" : "justification";
+}
+
+const JSON_COLUMNS = new Set<string>(["reasons", "evidence", "trace", "data"]);
+const INTEGER_COLUMNS = new Set<string>(["v", "seq", "occurredAt", "recordedAt"]);
 
 /**
  * Spreadsheet formula injection (CWE-1236): a cell that begins with `=`, `+`,
@@ -104,10 +150,11 @@ function csvLine(cells: readonly string[]): string {
 }
 
 export function csvHeaderLines(header: ExportHeader): string {
-  const meta = CSV_COLUMNS.map((column) =>
+  const columns = csvColumnsOf(header.chain);
+  const meta = columns.map((column) =>
     column === "record" ? "header" : column === "header" ? JSON.stringify(header) : "",
   );
-  return csvLine(CSV_COLUMNS) + csvLine(meta);
+  return csvLine(columns) + csvLine(meta);
 }
 
 /** A cell: null is empty (no exported nullable field is ever the empty string). */
@@ -117,14 +164,18 @@ function cellOf(column: string, value: unknown): string {
   return String(value);
 }
 
-export function csvRecordLine(record: ExportRecord): string {
+export function csvRecordLine(
+  record: AnyExportRecord,
+  chain: ExportChain = "justifications",
+): string {
+  const cells: Record<string, unknown> = record;
   return csvLine(
-    CSV_COLUMNS.map((column) =>
+    csvColumnsOf(chain).map((column) =>
       column === "record"
-        ? "justification"
+        ? recordKindOf(chain)
         : column === "header"
           ? ""
-          : cellOf(column, record[column as keyof ExportRecord]),
+          : cellOf(column, cells[column]),
     ),
   );
 }
@@ -133,7 +184,7 @@ export function ndjsonHeaderLine(header: ExportHeader): string {
   return `${JSON.stringify(header)}\n`;
 }
 
-export function ndjsonRecordLine(record: ExportRecord): string {
+export function ndjsonRecordLine(record: AnyExportRecord): string {
   return `${JSON.stringify(record)}\n`;
 }
 
@@ -205,7 +256,7 @@ export class CsvReader {
 export function fromCsv(
   columns: readonly string[],
   cells: readonly string[],
-): { header: ExportHeader } | { record: ExportRecord } {
+): { header: ExportHeader } | { record: AnyExportRecord } {
   const values = new Map<string, string>();
   columns.forEach((column, index) => {
     values.set(column, unneutralise(cells[index] ?? ""));
@@ -213,8 +264,12 @@ export function fromCsv(
   if (values.get("record") === "header") {
     return { header: JSON.parse(values.get("header") ?? "null") as ExportHeader };
   }
+  const fields =
+    values.get("record") === "evidence"
+      ? [...EVIDENCE_CONTENT_FIELDS, "hash"]
+      : [...CONTENT_FIELDS, "hash", ...EXTRA_FIELDS];
   const record: Record<string, unknown> = {};
-  for (const column of [...CONTENT_FIELDS, "hash", ...EXTRA_FIELDS]) {
+  for (const column of fields) {
     const cell = values.get(column) ?? "";
     record[column] =
       cell === ""
@@ -225,7 +280,7 @@ export function fromCsv(
             ? Number(cell)
             : cell;
   }
-  return { record: record as ExportRecord };
+  return { record: record as AnyExportRecord };
 }
 
 export type ExportProblem =
@@ -247,10 +302,12 @@ export interface ExportVerdict {
   break?: { seq: number | null; line?: number; problem: ExportProblem };
 }
 
-/** The hash a record's content gives (docs/proof-log.md). */
-export function recordHash(record: ExportRecord): string {
+/** The hash a record's content gives (docs/proof-log.md), by the chain it is of. */
+export function recordHash(record: AnyExportRecord, chain: ExportChain = "justifications"): string {
+  const fields = chain === "evidence" ? EVIDENCE_CONTENT_FIELDS : CONTENT_FIELDS;
+  const cells: Record<string, unknown> = record;
   const content: Record<string, unknown> = {};
-  for (const field of CONTENT_FIELDS) content[field] = record[field];
+  for (const field of fields) content[field] = cells[field];
   return linkHash(content as { seq: number; prev: string } & Record<string, unknown>);
 }
 
@@ -272,7 +329,11 @@ export class ExportVerifier {
   }
 
   header(header: ExportHeader): void {
-    if (this.#header || header?.export !== "grounds-proofs") {
+    if (
+      this.#header ||
+      header?.export !== "grounds-proofs" ||
+      (header.chain !== "justifications" && header.chain !== "evidence")
+    ) {
       this.#fail(null, "no-header");
       return;
     }
@@ -280,7 +341,7 @@ export class ExportVerifier {
     this.#last = header.complete ? { ...header.start } : null;
   }
 
-  record(record: ExportRecord, line?: number): void {
+  record(record: AnyExportRecord, line?: number): void {
     if (this.#break) return;
     const seq = typeof record.seq === "number" ? record.seq : Number.NaN;
     const problem = this.#problemOf(record, seq);
@@ -292,11 +353,13 @@ export class ExportVerifier {
     this.#rows += 1;
   }
 
-  #problemOf(record: ExportRecord, seq: number): ExportProblem | null {
+  #problemOf(record: AnyExportRecord, seq: number): ExportProblem | null {
     const header = this.#header;
     if (!header) return "no-header";
     if (record.tenant !== header.tenant) return "wrong-tenant";
-    if (recordHash(record) !== record.hash) return "hash-mismatch";
+    // The header names the chain, so the content it hashes: an evidence
+    // record passed off in a justifications file fails here, and vice versa.
+    if (recordHash(record, header.chain) !== record.hash) return "hash-mismatch";
     if (!(seq <= header.head.seq)) return "beyond-head";
     const last = this.#last;
     if (!last) return null;

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import * as v from "valibot";
+import { ProblemError } from "../../problems.js";
 import type { Deps } from "../../services/deps.js";
 import { exportProofs } from "../../services/proofs/export-proofs.js";
 import { verifyIntegrity } from "../../services/proofs/verify-integrity.js";
@@ -21,6 +22,7 @@ const ProofQuery = v.object({
   topic: v.optional(v.pipe(v.string(), v.maxLength(100))),
   decision: v.optional(v.picklist(["send", "suppress"])),
   format: v.optional(v.picklist(["ndjson", "csv"]), "ndjson"),
+  chain: v.optional(v.picklist(["justifications", "evidence"]), "justifications"),
 });
 
 /** Proof export and integrity (DESIGN §5, §6), for compliance staff. */
@@ -32,21 +34,34 @@ export function proofRoutes(deps: Deps) {
       documented({
         summary: "Export justifications",
         description:
-          "Streams the tenant's justifications as NDJSON or CSV (RFC 4180), after a header record (tenant, chain start, head, filters), in constant memory. Each record carries every hashed field and its `hash`, so the file verifies offline (`npx grounds verify`, docs/proof-log.md). CSV cells beginning with `=`, `+`, `-`, `@`, tab, CR or `'` are prefixed with `'` against formula injection. `email` matches by the keyed hash, so it still works after an erasure.",
+          "Streams the tenant's justifications as NDJSON or CSV (RFC 4180), after a header record (tenant, chain start, head, filters), in constant memory. Each record carries every hashed field and its `hash`, so the file verifies offline (`npx grounds verify`, docs/proof-log.md). With `chain=evidence` it exports the tenant's evidence chain instead (every evidence event's hashed content and hash, nothing personal; no filters), which verifies the same way. CSV cells beginning with `=`, `+`, `-`, `@`, tab, CR or `'` are prefixed with `'` against formula injection. `email` matches by the keyed hash, so it still works after an erasure.",
         tag: "Proofs",
         auth: "compliance:read",
       }),
       scoped,
       validate("query", ProofQuery),
       async (c) => {
-        const { format, ...filters } = c.req.valid("query");
-        const { stream } = await exportProofs(deps, c.var.principal.tenant.id, filters, format);
+        const { format, chain, ...filters } = c.req.valid("query");
+        const filtered = Object.entries(filters).filter(([, value]) => value !== undefined);
+        if (chain === "evidence" && filtered.length > 0) {
+          // The evidence chain is exported whole: its file always verifies end to end.
+          throw new ProblemError("invalid-request", {
+            detail: "An export of the evidence chain takes no filters.",
+            errors: filtered.map(([name]) => ({
+              pointer: `/${name}`,
+              detail: "not allowed with chain=evidence",
+            })),
+          });
+        }
+        const { stream } = await exportProofs(deps, c.var.principal.tenant.id, filters, format, {
+          chain,
+        });
         const day = new Date(deps.clock()).toISOString().slice(0, 10);
         return new Response(stream, {
           headers: {
             "content-type":
               format === "csv" ? "text/csv; charset=utf-8; header=present" : "application/x-ndjson",
-            "content-disposition": `attachment; filename="proofs-${day}.${format}"`,
+            "content-disposition": `attachment; filename="${chain === "evidence" ? "evidence" : "proofs"}-${day}.${format}"`,
             "cache-control": "no-store",
           },
         });
@@ -57,7 +72,7 @@ export function proofRoutes(deps: Deps) {
       documented({
         summary: "Verify the tenant's proof chains",
         description:
-          "Recomputes every chain from its start (the genesis or the retention checkpoint) and compares its end with the stored head: `{ok, chains:[{name, rows, start, head, ok, break?:{seq, problem}}]}`, where `problem` is `hash-mismatch` (a changed row), `gap` (a removed or moved row), `broken-link` (a reordered or inserted row) or `truncated`. `evidence` says whether every evidence event the justifications cite still hashes to what they cited (`altered`: changed or missing); `ok` is false if either check fails.",
+          "Recomputes every chain of the tenant — `justifications`, then `evidence` (every evidence event) — from its start (the genesis or the retention checkpoint) and compares its end with the stored head: `{ok, chains:[{name, rows, start, head, ok, break?:{seq, problem}}]}`, where `problem` is `hash-mismatch` (a changed row), `gap` (a removed or moved row), `broken-link` (a reordered or inserted row) or `truncated`. On the justifications chain, `evidence` says whether every evidence event the justifications cite still hashes to what they cited (`altered`: changed or missing). On the evidence chain, `unchained` counts events outside the chain (not tamper-evident) and `adopted` says when events stored before the chain existed were chained (null if none). `ok` is false if any check fails.",
         tag: "Proofs",
         auth: "compliance:read",
       }),

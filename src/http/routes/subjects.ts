@@ -18,7 +18,7 @@ export function subjectRoutes(deps: Deps) {
       documented({
         summary: "A subject's evidence history",
         description:
-          "Every evidence event held about the address, oldest first, with its personal part and the hash justifications cite it by.",
+          "Every evidence event held about the address, oldest first, with its personal part, the hash justifications cite it by, and its place in the tenant's evidence chain (`chain`: `{seq, prev, hash}`, null for an event outside it; docs/proof-log.md).",
         tag: "Data-subject rights",
         auth: "compliance:read",
       }),

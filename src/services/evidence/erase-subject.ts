@@ -10,6 +10,7 @@ import {
 import { normaliseAddress } from "../../domain/address.js";
 import type { Deps } from "../deps.js";
 import { dsrRequestRow } from "../subjects/dsr-requests.js";
+import { appendEvidence } from "./append-evidence.js";
 import { newEvidence, type RecordedEvidence, recorded, subjectOf } from "./rows.js";
 
 /**
@@ -35,7 +36,9 @@ export async function eraseSubject(
   const tombstone = newEvidence(deps, subject, { kind: "erasure", at: deps.clock(), data: {} });
   const ofSubject = (table: typeof evidence | typeof subjects | typeof justifications) =>
     and(eq(table.tenantId, tenantId), eq(table.subjectKey, subject.subjectKey));
-  await deps.db.batch([
+  // The tombstone is appended to the evidence chain in the same batch; the
+  // personal part cleared here is outside every hash (DESIGN §6).
+  const before = [
     deps.db.update(evidence).set({ personal: null }).where(ofSubject(evidence)),
     deps.db
       .update(subjects)
@@ -75,10 +78,15 @@ export async function eraseSubject(
           sql`EXISTS (SELECT 1 FROM json_each(${messages.request}, '$.recipients') WHERE lower(trim(json_extract(value, '$.email'))) = ${normaliseAddress(email)})`,
         ),
       ),
-    deps.db.insert(evidence).values(tombstone),
-    deps.db
-      .insert(dsrRequests)
-      .values(dsrRequestRow(deps, tenantId, subject.subjectKey, "erasure", true)),
-  ]);
-  return recorded([tombstone]);
+  ];
+  return appendEvidence(deps, tenantId, () => ({
+    before,
+    evidence: [tombstone],
+    after: [
+      deps.db
+        .insert(dsrRequests)
+        .values(dsrRequestRow(deps, tenantId, subject.subjectKey, "erasure", true)),
+    ],
+    result: recorded([tombstone]),
+  }));
 }

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
-import { evidence, subjects } from "../../db/schema.js";
+import { subjects } from "../../db/schema.js";
 import type { Deps } from "../deps.js";
+import { appendEvidence } from "./append-evidence.js";
 import { factsEvent, type SubjectFactsInput, subjectOf, upsertSubject } from "./rows.js";
 
 export interface SubjectFactsView {
@@ -18,10 +19,12 @@ export async function recordSubjectFacts(
   facts: SubjectFactsInput,
 ): Promise<SubjectFactsView> {
   const subject = await subjectOf(deps, tenantId, email);
-  await deps.db.batch([
-    upsertSubject(deps, subject, facts),
-    deps.db.insert(evidence).values(factsEvent(deps, subject, facts)),
-  ]);
+  const event = factsEvent(deps, subject, facts);
+  await appendEvidence(deps, tenantId, () => ({
+    before: [upsertSubject(deps, subject, facts)],
+    evidence: [event],
+    result: undefined,
+  }));
   const row = await deps.db.query.subjects.findFirst({
     where: and(eq(subjects.tenantId, tenantId), eq(subjects.subjectKey, subject.subjectKey)),
   });

@@ -7,6 +7,7 @@ import { normaliseCountry } from "../../domain/rule-sets/index.js";
 import type { SubscriberType } from "../../domain/vocabulary.js";
 import { ProblemError } from "../../problems.js";
 import { type Deps, subjectKeyOf } from "../deps.js";
+import { appendEvidence } from "./append-evidence.js";
 
 export type EvidenceInsert = typeof evidence.$inferInsert;
 export type EvidenceRow = typeof evidence.$inferSelect;
@@ -224,15 +225,25 @@ export async function assertAfterErasure(
   }
 }
 
-/** Writes the subject and its new evidence in one transaction. */
-export async function writeEvidence(
+/**
+ * Writes the subject and its new evidence in one atomic batch, appended to
+ * the tenant's evidence chain (DESIGN §6). The erasure check runs after the
+ * chain's head is read (append-evidence.ts), so an erasure recorded
+ * concurrently is seen, or makes the write be decided again.
+ */
+export function writeEvidence(
   deps: Deps,
   subject: SubjectRef,
   facts: SubjectFactsInput | undefined,
   rows: EvidenceInsert[],
 ): Promise<RecordedEvidence[]> {
-  await assertAfterErasure(deps, subject, rows);
   const all = hasFacts(facts) ? [factsEvent(deps, subject, facts), ...rows] : rows;
-  await deps.db.batch([upsertSubject(deps, subject, facts), deps.db.insert(evidence).values(all)]);
-  return recorded(rows);
+  return appendEvidence(deps, subject.tenantId, async () => {
+    await assertAfterErasure(deps, subject, rows);
+    return {
+      before: [upsertSubject(deps, subject, facts)],
+      evidence: all,
+      result: recorded(rows),
+    };
+  });
 }

@@ -8,6 +8,7 @@ import { evidence, importChunks, importRejections, imports, subjects } from "../
 import { normaliseAddress } from "../../domain/address.js";
 import { normaliseCountry } from "../../domain/rule-sets/index.js";
 import { type Deps, subjectKeyOf } from "../deps.js";
+import { appendEvidence } from "../evidence/append-evidence.js";
 import {
   type EvidenceInsert,
   factsEvent,
@@ -202,8 +203,9 @@ function inJson(column: SQLiteColumn, keys: readonly string[]): SQL {
 
 /**
  * No erasure of the row's subject dated at or after the row's earliest
- * event (`notBefore`), checked by the write itself: an erasure that lands
- * between the reads below and the write still wins.
+ * event (`notBefore`), checked by the subjects' write itself. (The events
+ * need no such check: an erasure recorded after the reads moves the
+ * evidence chain's head and fails the batch, which is then decided again.)
  */
 const notErasedSince = sql`not exists (select 1 from ${evidence} erased
   where erased.tenant_id = json_extract(value, '$.tenantId')
@@ -238,96 +240,101 @@ async function writeBatch(
     };
     return [{ row, subject }];
   });
-  const keys = [...new Set(accepted.map((a) => a.subject.subjectKey))];
-  const erasures = keys.length
-    ? await deps.db
-        .select({ subjectKey: evidence.subjectKey, at: sql<number>`max(${evidence.occurredAt})` })
-        .from(evidence)
-        .where(
-          and(
-            eq(evidence.tenantId, tenantId),
-            eq(evidence.kind, "erasure"),
-            inJson(evidence.subjectKey, keys),
-          ),
-        )
-        .groupBy(evidence.subjectKey)
-    : [];
-  const erasedAt = new Map(erasures.map((e) => [e.subjectKey, e.at]));
+  // Decided after the evidence chain's head is read, and again if another
+  // writer appended first (append-evidence.ts).
+  return appendEvidence(deps, tenantId, async () => {
+    const keys = [...new Set(accepted.map((a) => a.subject.subjectKey))];
+    const erasures = keys.length
+      ? await deps.db
+          .select({ subjectKey: evidence.subjectKey, at: sql<number>`max(${evidence.occurredAt})` })
+          .from(evidence)
+          .where(
+            and(
+              eq(evidence.tenantId, tenantId),
+              eq(evidence.kind, "erasure"),
+              inJson(evidence.subjectKey, keys),
+            ),
+          )
+          .groupBy(evidence.subjectKey)
+      : [];
+    const erasedAt = new Map(erasures.map((e) => [e.subjectKey, e.at]));
 
-  const rejections = rows.flatMap((row) =>
-    row.ok ? [] : [{ importId: job.id, line: row.line, reason: row.reason }],
-  );
-  const evidenceRows: (EvidenceInsert & { notBefore: number })[] = [];
-  const idsOfRow: string[][] = [];
-  const subjectRows = new Map<string, SubjectInsert & { notBefore: number }>();
-  for (const { row, subject } of accepted) {
-    const erased = erasedAt.get(subject.subjectKey);
-    const notBefore = Math.min(...row.events.map((event) => event.at));
-    if (erased !== undefined && notBefore <= erased) {
-      rejections.push({ importId: job.id, line: row.line, reason: ERASED_REASON });
-      continue;
+    // Rejections are rebuilt on every attempt: the erasures may have changed.
+    const rejections = rows.flatMap((row) =>
+      row.ok ? [] : [{ importId: job.id, line: row.line, reason: row.reason }],
+    );
+    const evidenceRows: (EvidenceInsert & { notBefore: number })[] = [];
+    const idsOfRow: string[][] = [];
+    const subjectRows = new Map<string, SubjectInsert & { notBefore: number }>();
+    for (const { row, subject } of accepted) {
+      const erased = erasedAt.get(subject.subjectKey);
+      const notBefore = Math.min(...row.events.map((event) => event.at));
+      if (erased !== undefined && notBefore <= erased) {
+        rejections.push({ importId: job.id, line: row.line, reason: ERASED_REASON });
+        continue;
+      }
+      const ids: string[] = [];
+      for (const event of row.events) {
+        const id = importedEvidenceId(tenantId, subject.subjectKey, event);
+        evidenceRows.push({ ...newEvidence(deps, subject, event), id, notBefore });
+        ids.push(id);
+      }
+      if (hasFacts(row.facts)) {
+        const facts = factsEvent(deps, subject, row.facts);
+        const id = importedEvidenceId(tenantId, subject.subjectKey, {
+          kind: "subject-facts",
+          topic: null,
+          identity: JSON.stringify(facts.personal),
+        });
+        evidenceRows.push({ ...facts, id, notBefore });
+        ids.push(id);
+      }
+      idsOfRow.push(ids);
+      mergeSubject(subjectRows, subject, row.facts, notBefore, now);
     }
-    const ids: string[] = [];
-    for (const event of row.events) {
-      const id = importedEvidenceId(tenantId, subject.subjectKey, event);
-      evidenceRows.push({ ...newEvidence(deps, subject, event), id, notBefore });
-      ids.push(id);
-    }
-    if (hasFacts(row.facts)) {
-      const facts = factsEvent(deps, subject, row.facts);
-      const id = importedEvidenceId(tenantId, subject.subjectKey, {
-        kind: "subject-facts",
-        topic: null,
-        identity: JSON.stringify(facts.personal),
-      });
-      evidenceRows.push({ ...facts, id, notBefore });
-      ids.push(id);
-    }
-    idsOfRow.push(ids);
-    mergeSubject(subjectRows, subject, row.facts, notBefore, now);
-  }
 
-  // A row is imported when it adds an event that neither the database nor
-  // an earlier row of the batch holds; otherwise it is skipped.
-  const held = evidenceRows.length
-    ? await deps.db
-        .select({ id: evidence.id })
-        .from(evidence)
-        .where(
-          inJson(
-            evidence.id,
-            evidenceRows.map((e) => e.id),
-          ),
-        )
-    : [];
-  const fresh = new Set(evidenceRows.map((e) => e.id));
-  for (const { id } of held) fresh.delete(id);
-  let imported = 0;
-  for (const ids of idsOfRow) {
-    let added = false;
-    for (const id of ids) if (fresh.delete(id)) added = true;
-    if (added) imported++;
-  }
-  const skipped = idsOfRow.length - imported;
+    // A row is imported when it adds an event that neither the database nor
+    // an earlier row of the batch holds; otherwise it is skipped.
+    const held = evidenceRows.length
+      ? await deps.db
+          .select({ id: evidence.id })
+          .from(evidence)
+          .where(
+            inJson(
+              evidence.id,
+              evidenceRows.map((e) => e.id),
+            ),
+          )
+      : [];
+    const heldIds = new Set(held.map((h) => h.id));
+    const fresh = new Set(evidenceRows.map((e) => e.id));
+    for (const id of heldIds) fresh.delete(id);
+    let imported = 0;
+    for (const ids of idsOfRow) {
+      let added = false;
+      for (const id of ids) if (fresh.delete(id)) added = true;
+      if (added) imported++;
+    }
+    const skipped = idsOfRow.length - imported;
 
-  const column = (c: { name: string }) => sql.identifier(c.name);
-  const current = (c: { name: string }) => sql`${subjects}.${column(c)}`;
-  const facts = [
-    subjects.country,
-    subjects.subscriberType,
-    subjects.birthYear,
-    subjects.ageVerified,
-  ];
-  const writes: BatchItem<"sqlite">[] = [];
-  if (subjectRows.size > 0) {
-    // An import fills in what is not known, and never overwrites what was
-    // recorded since: a file is older than what the API was told. After an
-    // erasure the address comes back only with new evidence, and only
-    // evidence after the erasure gets this far. With nothing to fill in,
-    // the row is left as it is (a re-run changes nothing).
-    writes.push(
-      deps.db.run(
-        sql`${insertJsonRows(subjects, [...subjectRows.values()], notErasedSince)}
+    const column = (c: { name: string }) => sql.identifier(c.name);
+    const current = (c: { name: string }) => sql`${subjects}.${column(c)}`;
+    const facts = [
+      subjects.country,
+      subjects.subscriberType,
+      subjects.birthYear,
+      subjects.ageVerified,
+    ];
+    const writes: BatchItem<"sqlite">[] = [];
+    if (subjectRows.size > 0) {
+      // An import fills in what is not known, and never overwrites what was
+      // recorded since: a file is older than what the API was told. After an
+      // erasure the address comes back only with new evidence, and only
+      // evidence after the erasure gets this far. With nothing to fill in,
+      // the row is left as it is (a re-run changes nothing).
+      writes.push(
+        deps.db.run(
+          sql`${insertJsonRows(subjects, [...subjectRows.values()], notErasedSince)}
           on conflict (${column(subjects.tenantId)}, ${column(subjects.subjectKey)}) do update set
           ${sql.join(
             [subjects.email, ...facts].map(
@@ -340,37 +347,48 @@ async function writeBatch(
             facts.map((c) => sql`(${current(c)} is null and excluded.${column(c)} is not null)`),
             sql` or `,
           )}`,
-      ),
-    );
-  }
-  if (evidenceRows.length > 0) {
-    writes.push(
-      deps.db.run(
-        sql`${insertJsonRows(evidence, evidenceRows, notErasedSince)} on conflict do nothing`,
-      ),
-    );
-  }
-  if (rejections.length > 0) {
-    writes.push(
-      deps.db.run(sql`${insertJsonRows(importRejections, rejections)} on conflict do nothing`),
-    );
-  }
-  await deps.db.batch([
-    deps.db
-      .update(imports)
-      .set({
-        processed: progress.processed,
-        position: progress.position,
-        imported: sql`${imports.imported} + ${imported}`,
-        skipped: sql`${imports.skipped} + ${skipped}`,
-        rejected: sql`${imports.rejected} + ${rejections.length}`,
-        leaseUntil: now + LEASE_MS,
-        updatedAt: now,
-      })
-      .where(eq(imports.id, job.id)),
-    ...writes,
-  ]);
-  return { imported, skipped, rejected: rejections.length };
+        ),
+      );
+    }
+    const after: BatchItem<"sqlite">[] = [];
+    if (rejections.length > 0) {
+      after.push(
+        deps.db.run(sql`${insertJsonRows(importRejections, rejections)} on conflict do nothing`),
+      );
+    }
+    // Exactly the new events, each once, chained in file order: a re-run of
+    // the same file adds nothing to the chain. No write-time filter may drop
+    // a row of them (it would leave a gap in the chain): an erasure recorded
+    // after the reads above has moved the chain's head, so this batch fails
+    // and is decided again, and finds it (append-evidence.ts).
+    const added = new Set<string>();
+    const newEvents = evidenceRows.flatMap(({ notBefore: _notBefore, ...row }) => {
+      if (heldIds.has(row.id) || added.has(row.id)) return [];
+      added.add(row.id);
+      return [row];
+    });
+    const before: BatchItem<"sqlite">[] = [
+      deps.db
+        .update(imports)
+        .set({
+          processed: progress.processed,
+          position: progress.position,
+          imported: sql`${imports.imported} + ${imported}`,
+          skipped: sql`${imports.skipped} + ${skipped}`,
+          rejected: sql`${imports.rejected} + ${rejections.length}`,
+          leaseUntil: now + LEASE_MS,
+          updatedAt: now,
+        })
+        .where(eq(imports.id, job.id)),
+      ...writes,
+    ];
+    return {
+      before,
+      evidence: newEvents,
+      after,
+      result: { imported, skipped, rejected: rejections.length },
+    };
+  });
 }
 
 type SubjectInsert = typeof subjects.$inferInsert;

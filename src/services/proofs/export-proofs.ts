@@ -1,10 +1,19 @@
 import { and, asc, eq, gt, gte, lte, type SQL } from "drizzle-orm";
-import { chainCheckpoints, chainHeads, justifications } from "../../db/schema.js";
+import {
+  type ChainName,
+  chainCheckpoints,
+  chainHeads,
+  evidence,
+  justifications,
+} from "../../db/schema.js";
 import { normaliseAddress } from "../../domain/address.js";
 import { GENESIS } from "../../domain/proof/chain.js";
+import { evidenceChainContent } from "../../domain/proof/evidence-chain.js";
 import {
+  type AnyExportRecord,
   csvHeaderLines,
   csvRecordLine,
+  type EvidenceExportRecord,
   type ExportHeader,
   type ExportRecord,
   ndjsonHeaderLine,
@@ -33,18 +42,17 @@ export type ExportFormat = "ndjson" | "csv";
 export async function chainBounds(
   deps: Deps,
   tenantId: string,
+  chain: ChainName = "justifications",
 ): Promise<{ start: { seq: number; hash: string }; head: { seq: number; hash: string } }> {
   const [[head], [checkpoint]] = await Promise.all([
     deps.db
       .select({ seq: chainHeads.seq, hash: chainHeads.hash })
       .from(chainHeads)
-      .where(and(eq(chainHeads.tenantId, tenantId), eq(chainHeads.chain, "justifications"))),
+      .where(and(eq(chainHeads.tenantId, tenantId), eq(chainHeads.chain, chain))),
     deps.db
       .select({ seq: chainCheckpoints.seq, hash: chainCheckpoints.hash })
       .from(chainCheckpoints)
-      .where(
-        and(eq(chainCheckpoints.tenantId, tenantId), eq(chainCheckpoints.chain, "justifications")),
-      ),
+      .where(and(eq(chainCheckpoints.tenantId, tenantId), eq(chainCheckpoints.chain, chain))),
   ]);
   const start = checkpoint ?? { seq: 0, hash: GENESIS };
   return { start, head: head ?? start };
@@ -91,6 +99,39 @@ export function proofPage(
     .limit(limit);
 }
 
+/** A chained evidence row (`seq` and its hashes are set). */
+export type ChainedEvidenceRow = typeof evidence.$inferSelect & {
+  seq: number;
+  prevHash: string;
+  hash: string;
+};
+
+/**
+ * One page of a keyset scan over the evidence chain (tenant_id, seq):
+ * `seq > after`, up to `upTo`, in seq order. Events outside the chain (no
+ * `seq`) are not in it.
+ */
+export async function evidencePage(
+  deps: Deps,
+  tenantId: string,
+  after: number,
+  upTo: number,
+  limit = EXPORT_PAGE_ROWS,
+): Promise<ChainedEvidenceRow[]> {
+  const rows = await deps.db
+    .select()
+    .from(evidence)
+    .where(and(eq(evidence.tenantId, tenantId), gt(evidence.seq, after), lte(evidence.seq, upTo)))
+    .orderBy(asc(evidence.seq))
+    .limit(limit);
+  return rows as ChainedEvidenceRow[];
+}
+
+/** An exported evidence event: its hashed content and its hash, nothing personal. */
+export function evidenceExportRecord(row: ChainedEvidenceRow): EvidenceExportRecord {
+  return { ...evidenceChainContent(row), hash: row.hash };
+}
+
 function conditionsOf(deps: Deps, tenantId: string, filters: ProofFilters): SQL[] {
   const conditions: SQL[] = [];
   if (filters.from) conditions.push(gte(justifications.decidedAt, Date.parse(filters.from)));
@@ -123,9 +164,16 @@ export async function exportProofs(
     /** After each page: rows exported so far, and the share of the chain scanned (0–1). */
     onRows?: (rows: number, scanned: number) => void;
     pageRows?: number;
+    /**
+     * The chain to export: the justifications (the default), or the
+     * evidence events (docs/proof-log.md, "The evidence chain"), which take
+     * no filters: their file is always the whole chain.
+     */
+    chain?: ChainName;
   } = {},
 ): Promise<{ header: ExportHeader; stream: ReadableStream<Uint8Array> }> {
-  const { start, head } = await chainBounds(deps, tenantId);
+  const chain = options.chain ?? "justifications";
+  const { start, head } = await chainBounds(deps, tenantId, chain);
   const given = Object.fromEntries(
     Object.entries(filters).filter(([, value]) => value !== undefined && value !== ""),
   ) as Record<string, string>;
@@ -134,7 +182,7 @@ export async function exportProofs(
     export: "grounds-proofs",
     v: 1,
     tenant: tenantId,
-    chain: "justifications",
+    chain,
     complete: Object.keys(given).length === 0,
     start,
     head,
@@ -143,9 +191,23 @@ export async function exportProofs(
     filters: { ...shown, ...(given.email ? { email: "(given)" } : {}) },
     exportedAt: new Date(deps.clock()).toISOString(),
   };
+  if (chain === "evidence" && !header.complete) {
+    throw new TypeError("An evidence export takes no filters.");
+  }
   const conditions = conditionsOf(deps, tenantId, filters);
   const encoder = new TextEncoder();
-  const recordLine = format === "csv" ? csvRecordLine : ndjsonRecordLine;
+  const recordLine = (record: AnyExportRecord) =>
+    format === "csv" ? csvRecordLine(record, chain) : ndjsonRecordLine(record);
+  const read = async (limit: number): Promise<{ seq: number; record: AnyExportRecord }[]> =>
+    chain === "evidence"
+      ? (await evidencePage(deps, tenantId, after, head.seq, limit)).map((row) => ({
+          seq: row.seq,
+          record: evidenceExportRecord(row),
+        }))
+      : (await proofPage(deps, tenantId, conditions, after, head.seq, limit)).map((row) => ({
+          seq: row.seq,
+          record: exportRecord(row),
+        }));
   let after = start.seq;
   let rows = 0;
   let done = false;
@@ -158,16 +220,9 @@ export async function exportProofs(
       },
       async pull(controller) {
         if (done) return;
-        const page = await proofPage(
-          deps,
-          tenantId,
-          conditions,
-          after,
-          head.seq,
-          options.pageRows ?? EXPORT_PAGE_ROWS,
-        );
+        const page = await read(options.pageRows ?? EXPORT_PAGE_ROWS);
         let text = "";
-        for (const row of page) text += recordLine(exportRecord(row));
+        for (const row of page) text += recordLine(row.record);
         rows += page.length;
         const last = page.at(-1);
         if (last) after = last.seq;

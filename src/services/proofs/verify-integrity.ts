@@ -1,9 +1,10 @@
-import { and, eq } from "drizzle-orm";
-import { evidence } from "../../db/schema.js";
-import { linkHash } from "../../domain/proof/chain.js";
+import { and, count, eq, isNull } from "drizzle-orm";
+import { chainAdoptions, evidence } from "../../db/schema.js";
+import { type ChainBreak, verifyChain } from "../../domain/proof/chain.js";
+import { verifyEvidenceChain } from "../../domain/proof/evidence-chain.js";
 import type { Deps } from "../deps.js";
 import { evidenceHash, inJsonArray } from "../subject-facts.js";
-import { chainBounds, EXPORT_PAGE_ROWS, proofPage } from "./export-proofs.js";
+import { chainBounds, EXPORT_PAGE_ROWS, evidencePage, proofPage } from "./export-proofs.js";
 import { justificationContent } from "./justification-content.js";
 
 export type IntegrityProblem = "hash-mismatch" | "broken-link" | "gap" | "truncated";
@@ -29,64 +30,150 @@ export interface ChainReport {
   };
 }
 
+/**
+ * The evidence chain (docs/proof-log.md, "The evidence chain"): every
+ * evidence event of the tenant, chained like the justifications.
+ */
+export interface EvidenceChainReport {
+  name: "evidence";
+  rows: number;
+  start: { seq: number; hash: string };
+  head: { seq: number; hash: string };
+  ok: boolean;
+  break?: { seq: number; problem: IntegrityProblem; expected?: number };
+  /**
+   * Events outside the chain (no `seq`): stored before the chain existed and
+   * not chained yet (the tenant's next evidence write chains them), or
+   * written around it. Either way not tamper-evident: `ok` is false.
+   */
+  unchained: number;
+  /**
+   * Events stored before the chain existed were chained when this says,
+   * up to `seq`: they are tamper-evident from `at`, not from when they were
+   * recorded. Null if the chain holds no such events.
+   */
+  adopted: { seq: number; hash: string; at: string } | null;
+}
+
+export interface IntegrityReport {
+  ok: boolean;
+  /** Every chain of the tenant: the justifications first, then the evidence. */
+  chains: [ChainReport, EvidenceChainReport];
+}
+
 const LISTED = 100;
 
 /**
  * Verifies every chain of a tenant (DESIGN §6, docs/proof-log.md): the
- * justifications are read in pages of a keyset scan, in seq order, from the
- * genesis or the retention checkpoint, and each row's hash, link and
- * sequence are recomputed; then the last row must be the stored head, so a
- * truncated log is detected too. Memory stays constant.
+ * justifications and the evidence events are read in pages of a keyset
+ * scan, in seq order, from the genesis or the retention checkpoint, and
+ * each row's hash, link and sequence are recomputed; then the last row must
+ * be the stored head, so a truncated log is detected too. Memory stays
+ * constant.
  */
-export async function verifyIntegrity(
-  deps: Deps,
-  tenantId: string,
-): Promise<{ ok: boolean; chains: ChainReport[] }> {
-  const { start, head } = await chainBounds(deps, tenantId);
-  let expected = start.seq + 1;
-  let prev = start.hash;
-  let rows = 0;
-  let broken: ChainReport["break"];
+export async function verifyIntegrity(deps: Deps, tenantId: string): Promise<IntegrityReport> {
+  const justificationChain = await verifyJustifications(deps, tenantId);
+  const evidenceChain = await verifyEvidence(deps, tenantId);
+  return {
+    ok:
+      justificationChain.ok && justificationChain.evidence.altered.length === 0 && evidenceChain.ok,
+    chains: [justificationChain, evidenceChain],
+  };
+}
+
+async function verifyJustifications(deps: Deps, tenantId: string): Promise<ChainReport> {
+  const { start, head } = await chainBounds(deps, tenantId, "justifications");
   const cited = { checked: 0, altered: [] as ChainReport["evidence"]["altered"] };
-  // Every row, also beyond the stored head (a row added behind the head's back).
-  let after = start.seq;
-  scan: for (;;) {
-    const page = await proofPage(deps, tenantId, [], after, Number.MAX_SAFE_INTEGER);
-    for (const row of page) {
-      if (row.seq !== expected) {
-        broken = { seq: row.seq, problem: "gap", expected };
-        break scan;
-      }
-      if (row.prevHash !== prev) {
-        broken = { seq: row.seq, problem: "broken-link" };
-        break scan;
-      }
-      if (linkHash(justificationContent(row)) !== row.hash) {
-        broken = { seq: row.seq, problem: "hash-mismatch" };
-        break scan;
-      }
-      prev = row.hash;
-      expected += 1;
-      rows += 1;
-    }
-    await checkCitedEvidence(deps, tenantId, page, cited);
-    const last = page.at(-1);
-    if (!last || page.length < EXPORT_PAGE_ROWS) break;
-    after = last.seq;
-  }
-  if (!broken && (expected - 1 !== head.seq || prev !== head.hash)) {
-    broken = { seq: expected, problem: "truncated" };
-  }
-  const chain: ChainReport = {
-    name: "justifications",
-    rows,
+  const scan = await scanChain(
     start,
     head,
-    ok: !broken,
-    ...(broken ? { break: broken } : {}),
+    (after) => proofPage(deps, tenantId, [], after, Number.MAX_SAFE_INTEGER),
+    (from, page) =>
+      verifyChain(
+        from,
+        page.map((row) => ({ ...justificationContent(row), hash: row.hash })),
+      ),
+    (page) => checkCitedEvidence(deps, tenantId, page, cited),
+  );
+  return {
+    name: "justifications",
+    rows: scan.rows,
+    start,
+    head,
+    ok: !scan.break,
+    ...(scan.break ? { break: scan.break } : {}),
     evidence: cited,
   };
-  return { ok: chain.ok && cited.altered.length === 0, chains: [chain] };
+}
+
+async function verifyEvidence(deps: Deps, tenantId: string): Promise<EvidenceChainReport> {
+  const [{ start, head }, [outside], [adoption]] = await Promise.all([
+    chainBounds(deps, tenantId, "evidence"),
+    deps.db
+      .select({ n: count() })
+      .from(evidence)
+      .where(and(eq(evidence.tenantId, tenantId), isNull(evidence.seq))),
+    deps.db
+      .select()
+      .from(chainAdoptions)
+      .where(and(eq(chainAdoptions.tenantId, tenantId), eq(chainAdoptions.chain, "evidence"))),
+  ]);
+  const scan = await scanChain(
+    start,
+    head,
+    (after) => evidencePage(deps, tenantId, after, Number.MAX_SAFE_INTEGER),
+    verifyEvidenceChain,
+  );
+  const unchained = outside?.n ?? 0;
+  return {
+    name: "evidence",
+    rows: scan.rows,
+    start,
+    head,
+    ok: !scan.break && unchained === 0,
+    ...(scan.break ? { break: scan.break } : {}),
+    unchained,
+    adopted: adoption
+      ? {
+          seq: adoption.seq,
+          hash: adoption.hash,
+          at: new Date(adoption.adoptedAt).toISOString(),
+        }
+      : null,
+  };
+}
+
+/**
+ * Reads a chain in pages of rows with `seq` above the last one read — also
+ * beyond the stored head (a row added behind the head's back) — verifying
+ * each page from where the one before ended; then the end must be the head.
+ */
+async function scanChain<Row extends { seq: number; hash: string }>(
+  start: { seq: number; hash: string },
+  head: { seq: number; hash: string },
+  page: (after: number) => Promise<Row[]>,
+  verify: (from: { seq: number; hash: string }, rows: Row[]) => ChainBreak | null,
+  onVerifiedPage?: (rows: Row[]) => Promise<void>,
+): Promise<{ rows: number; break?: EvidenceChainReport["break"] }> {
+  let at = start;
+  let rows = 0;
+  for (;;) {
+    const read = await page(at.seq);
+    const broken = verify(at, read);
+    if (broken) {
+      rows += (broken.problem === "gap" ? broken.expected : broken.seq) - at.seq - 1;
+      return { rows, break: broken };
+    }
+    await onVerifiedPage?.(read);
+    rows += read.length;
+    const last = read.at(-1);
+    if (last) at = { seq: last.seq, hash: last.hash };
+    if (!last || read.length < EXPORT_PAGE_ROWS) break;
+  }
+  if (at.seq !== head.seq || at.hash !== head.hash) {
+    return { rows, break: { seq: at.seq + 1, problem: "truncated" } };
+  }
+  return { rows };
 }
 
 /**

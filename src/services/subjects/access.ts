@@ -27,6 +27,15 @@ function evidenceRecord(row: typeof evidence.$inferSelect) {
     personal: row.personal,
     /** The hash a justification cites it by (docs/proof-log.md). */
     hash: evidenceHash(row),
+    /**
+     * Its place in the tenant's evidence chain (docs/proof-log.md, "The
+     * evidence chain"), to tie it to GET /v1/integrity; null for an event
+     * outside the chain (stored before it existed and not yet chained).
+     */
+    chain:
+      row.seq === null || row.prevHash === null || row.hash === null
+        ? null
+        : { seq: row.seq, prev: row.prevHash, hash: row.hash },
   };
 }
 

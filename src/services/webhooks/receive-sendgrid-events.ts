@@ -14,7 +14,9 @@ import {
 import { ALL_MARKETING } from "../../domain/vocabulary.js";
 import { ProblemError } from "../../problems.js";
 import { type Deps, subjectKeyOf } from "../deps.js";
+import { appendEvidence, type EvidencePlan } from "../evidence/append-evidence.js";
 import { type EvidenceInsert, newEvidence } from "../evidence/rows.js";
+import { errorText } from "../proofs/append-to-chain.js";
 import type { TenantSettingsRow } from "../settings/settings.js";
 import { inJsonArray } from "../subject-facts.js";
 import { type SignedWebhook, verifySendGridWebhook } from "./verify-sendgrid-webhook.js";
@@ -46,8 +48,6 @@ export interface WebhookReport {
 
 /** How many unmatched events an answer lists (all are kept in provider_events). */
 const MAX_LISTED = 100;
-/** Rows per INSERT: far below SQLite's bound-parameter limit. */
-const ROWS_PER_INSERT = 1000;
 
 /**
  * `POST /webhooks/sendgrid/{tenant}`: SendGrid's signed Event Webhook turned
@@ -92,40 +92,40 @@ export async function receiveSendGridEvents(
 
   // No interactive transaction (an embedded libSQL file would stall a writer
   // waiting on it): the reads come first, then every write of the POST goes
-  // in ONE atomic batch. `(tenant, sg_event_id)` is the primary key of
+  // in ONE atomic batch, its evidence appended to the tenant's evidence
+  // chain (DESIGN §6). `(tenant, sg_event_id)` is the primary key of
   // provider_events, so if the same events were applied concurrently, the
   // batch fails whole and is redone — and finds them seen.
-  for (let attempt = 1; ; attempt++) {
-    const pending = new Map(batch);
-    const seen = await deps.db
-      .select({ id: providerEvents.sgEventId })
-      .from(providerEvents)
-      .where(
-        and(
-          eq(providerEvents.tenantId, tenantId),
-          inJsonArray(providerEvents.sgEventId, [...pending.keys()]),
-        ),
-      );
-    const attemptReport: WebhookReport = {
-      ...report,
-      unmatchedEvents: [...report.unmatchedEvents],
-    };
-    for (const { id } of seen) {
-      pending.delete(id);
-      attemptReport.duplicates += 1;
-    }
-    if (pending.size === 0) return attemptReport;
-    const context = await loadContext(deps.db, tenantId, [...pending.values()]);
-    const work = new Batch(deps, tenantId, settings, context, attemptReport);
-    for (const { event, id } of pending.values()) work.take(event, id);
-    try {
-      await work.write(deps.db);
-      return attemptReport;
-    } catch (error) {
-      const text = `${String(error)} ${String((error as { cause?: unknown })?.cause ?? "")}`;
-      if (attempt >= 5 || !/UNIQUE constraint failed: provider_events/.test(text)) throw error;
-    }
-  }
+  return appendEvidence(
+    deps,
+    tenantId,
+    async (): Promise<EvidencePlan<WebhookReport>> => {
+      const pending = new Map(batch);
+      const seen = await deps.db
+        .select({ id: providerEvents.sgEventId })
+        .from(providerEvents)
+        .where(
+          and(
+            eq(providerEvents.tenantId, tenantId),
+            inJsonArray(providerEvents.sgEventId, [...pending.keys()]),
+          ),
+        );
+      const attemptReport: WebhookReport = {
+        ...report,
+        unmatchedEvents: [...report.unmatchedEvents],
+      };
+      for (const { id } of seen) {
+        pending.delete(id);
+        attemptReport.duplicates += 1;
+      }
+      if (pending.size === 0) return { evidence: [], result: attemptReport };
+      const context = await loadContext(deps.db, tenantId, [...pending.values()]);
+      const work = new Batch(deps, tenantId, settings, context, attemptReport);
+      for (const { event, id } of pending.values()) work.take(event, id);
+      return { ...work.plan(deps.db), result: attemptReport };
+    },
+    (error) => /UNIQUE constraint failed: provider_events/.test(errorText(error)),
+  );
 }
 
 function parseBody(body: Uint8Array): unknown[] {
@@ -424,7 +424,8 @@ class Batch {
     }
   }
 
-  async write(db: Database): Promise<void> {
+  /** The POST's writes: its evidence (to be chained) and every other statement, each batched. */
+  plan(db: Database): Omit<EvidencePlan<WebhookReport>, "result"> {
     // One statement for all the events, bound as one JSON parameter: a POST
     // carries up to ~10,000 of them, and row-by-row parameters cost more
     // than the insert (bench/webhook.ts).
@@ -450,11 +451,6 @@ class Batch {
         value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8
       FROM json_each(${rows})`),
     );
-    for (let start = 0; start < this.evidenceRows.length; start += ROWS_PER_INSERT) {
-      statements.push(
-        db.insert(evidence).values(this.evidenceRows.slice(start, start + ROWS_PER_INSERT)),
-      );
-    }
     const changed = [...this.context.justifications.values()].filter((j) => j.changed);
     if (changed.length > 0) {
       // The delivery outcome lies outside the hashed content (docs/proof-log.md):
@@ -483,7 +479,6 @@ class Batch {
       // index (a scan of all its justifications per update: seconds for a
       // large tenant); the primary key finds each row instead.
     }
-    const [first, ...rest] = statements;
-    if (first) await db.batch([first, ...rest]);
+    return { evidence: this.evidenceRows, after: statements };
   }
 }
