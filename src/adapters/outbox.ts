@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { insertBoundRows } from "../db/bound-rows.js";
 import type { Database } from "../db/database.js";
-import { insertJsonRows } from "../db/json-rows.js";
 import { outbox, outboxMails } from "../db/schema.js";
 import { applySubstitutions } from "../domain/compliance/index.js";
 import { newId } from "../domain/ids.js";
@@ -10,8 +10,6 @@ import type {
   OutgoingMail,
   SendOptions,
 } from "../services/delivery/provider.js";
-
-const ROWS_PER_INSERT = 1000;
 
 /**
  * The local outbox: with no SendGrid key, messages are kept as SendGrid
@@ -48,10 +46,6 @@ export function createOutboxProvider(db: Database, clock: () => number): MailPro
           };
         }),
       );
-      const inserts = [];
-      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
-        inserts.push(db.run(insertJsonRows(outbox, rows.slice(start, start + ROWS_PER_INSERT))));
-      }
       await db.batch([
         db.insert(outboxMails).values({
           id: mailId,
@@ -60,7 +54,7 @@ export function createOutboxProvider(db: Database, clock: () => number): MailPro
           html: mail.content.find((c) => c.type === "text/html")?.value ?? null,
           createdAt: now,
         }),
-        ...inserts,
+        ...insertBoundRows(outbox, rows).map((insert) => db.run(insert)),
       ]);
       return { status: "accepted", providerMessageId: `outbox-${newId("batch", now)}` };
     },

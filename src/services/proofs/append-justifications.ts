@@ -1,5 +1,5 @@
 import type { BatchItem } from "drizzle-orm/batch";
-import { insertJsonRows } from "../../db/json-rows.js";
+import { insertBoundRows } from "../../db/bound-rows.js";
 import { justifications } from "../../db/schema.js";
 import { GENESIS, linkHash } from "../../domain/proof/chain.js";
 import type { Deps } from "../deps.js";
@@ -8,9 +8,6 @@ import { type JustificationRow, justificationContent } from "./justification-con
 
 /** A justification before it is linked onto the tenant's chain. */
 export type JustificationDraft = Omit<JustificationRow, "seq" | "prevHash" | "hash" | "tenantId">;
-
-/** Rows per INSERT (one JSON parameter each: the statement's size stays constant). */
-const ROWS_PER_INSERT = 1000;
 
 /**
  * Appends justifications to the tenant's chain, together with `alongside`
@@ -26,12 +23,10 @@ export function appendJustifications(
 ): Promise<JustificationRow[]> {
   return appendToChain(deps, tenantId, "justifications", async (head) => {
     const rows = link(tenantId, head ?? { seq: 0, hash: GENESIS }, drafts);
-    const statements: BatchItem<"sqlite">[] = [...alongside];
-    for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
-      statements.push(
-        deps.db.run(insertJsonRows(justifications, rows.slice(start, start + ROWS_PER_INSERT))),
-      );
-    }
+    const statements: BatchItem<"sqlite">[] = [
+      ...alongside,
+      ...insertBoundRows(justifications, rows).map((insert) => deps.db.run(insert)),
+    ];
     return { statements, head: rows.at(-1) ?? null, result: rows };
   });
 }
