@@ -1,6 +1,7 @@
 import { and, eq, max, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db/database.js";
+import { insertJsonRows } from "../../db/json-rows.js";
 import { evidence, justifications, providerEvents, topics } from "../../db/schema.js";
 import { isValidAddress, normaliseAddress } from "../../domain/address.js";
 import { canonicalJson, sha256HexSync } from "../../domain/proof/chain.js";
@@ -451,8 +452,10 @@ class Batch {
       FROM json_each(${rows})`),
     );
     for (let start = 0; start < this.evidenceRows.length; start += ROWS_PER_INSERT) {
+      // One JSON argument, not a VALUES list: a statement's text must not
+      // vary with the row count (prepared statements are cached per text).
       statements.push(
-        db.insert(evidence).values(this.evidenceRows.slice(start, start + ROWS_PER_INSERT)),
+        db.run(insertJsonRows(evidence, this.evidenceRows.slice(start, start + ROWS_PER_INSERT))),
       );
     }
     const changed = [...this.context.justifications.values()].filter((j) => j.changed);
