@@ -6,11 +6,12 @@ import type { SQLiteTable } from "drizzle-orm/sqlite-core";
  * rows in one statement of constant size, with one bound parameter (the rows
  * as a JSON array). Bulk writes use it rather than a multi-row VALUES list:
  * a statement with thousands of parameters costs more to build (drizzle) and
- * to prepare (SQLite) than the rows cost to write, and the libsql driver
- * keeps the memory of every statement it prepared, so its size must not grow
- * with the rows. Append `ON CONFLICT …` / `RETURNING …` as needed (the
- * `WHERE` clause, `true` by default, lets SQLite read an upsert clause
- * after a SELECT).
+ * to prepare (SQLite) than the rows cost to write, and every distinct SQL
+ * text is a prepared statement that the embedded driver keeps (it never frees
+ * one, tursodatabase/libsql-js#153; patches/ re-uses one per text, in a
+ * bounded cache), so the text must not vary with the rows. Append
+ * `ON CONFLICT …` / `RETURNING …` as needed (the `WHERE` clause, `true` by
+ * default, lets SQLite read an upsert clause after a SELECT).
  *
  * Each row gives every column, as the driver stores it: text, integers,
  * booleans, and JSON-mode columns as their JSON value (stored as its text).

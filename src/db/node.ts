@@ -1,8 +1,23 @@
 import { type Client, createClient, type InStatement } from "@libsql/client";
+import * as sqlite3Client from "@libsql/client/sqlite3";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Database } from "./database.js";
 import * as schema from "./schema.js";
+
+/**
+ * The native libsql driver never frees a prepared statement
+ * (tursodatabase/libsql-js#153), and @libsql/client prepares one for every
+ * statement it runs on an embedded file, so the gateway's memory grew with
+ * every query. `patches/@libsql+client+*.patch` (applied by `npm install`'s
+ * postinstall) makes the client re-use one statement per SQL text and
+ * connection; its marker tells that it was applied. Without it, refuse to
+ * open a file rather than leak until the process runs out of memory.
+ */
+export function statementCacheCapacity(): number | undefined {
+  const capacity: unknown = (sqlite3Client as Record<string, unknown>).STATEMENT_CACHE_CAPACITY;
+  return typeof capacity === "number" ? capacity : undefined;
+}
 
 /**
  * Opens a libSQL database on Node: a `file:` path (embedded, the default) or a
@@ -15,6 +30,12 @@ export async function openDatabase(options: {
   /** Called for every statement sent (tests count them: batching is a promise). */
   onQuery?: ((sql: string) => void) | undefined;
 }): Promise<{ db: Database; close(): void }> {
+  if (options.url.startsWith("file:") && statementCacheCapacity() === undefined) {
+    throw new Error(
+      "@libsql/client is not patched to re-use prepared statements (tursodatabase/libsql-js#153): " +
+        "run `npm install`, whose postinstall applies patches/ with patch-package.",
+    );
+  }
   const client = createClient({
     url: options.url,
     ...(options.authToken ? { authToken: options.authToken } : {}),
