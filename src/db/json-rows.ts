@@ -4,9 +4,11 @@ import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 /**
  * `INSERT INTO <table> (<every column>) SELECT … FROM json_each(?)`: many
  * rows in one statement of constant size, with one bound parameter (the rows
- * as a JSON array). Bulk writes use it rather than a multi-row VALUES list:
- * a statement with thousands of parameters costs more to build (drizzle) and
- * to prepare (SQLite) than the rows cost to write, and every distinct SQL
+ * as a JSON array), for bulk writes that need a condition or an upsert
+ * clause per row (imports, webhooks). Not a multi-row VALUES list built by
+ * drizzle: a statement with thousands of parameters costs drizzle more to
+ * build than the rows cost to write (plain inserts on the hot path bind
+ * their values directly: `insertBoundRows`, bound-rows.ts), and every distinct SQL
  * text is a prepared statement that the embedded driver keeps (it never frees
  * one, tursodatabase/libsql-js#153; patches/ re-uses one per text, in a
  * bounded cache), so the text must not vary with the rows. Append
