@@ -147,17 +147,17 @@ describe("unsubscribe tokens", () => {
     expect(() => unsubscribeTokenKey("")).toThrow(TypeError);
   });
 
-  it("signs 10,000 tokens quickly and synchronously", () => {
-    const started = performance.now();
+  it("signs synchronously (a send signs one per recipient), a distinct token per subject", () => {
     const tokens: string[] = [];
     for (let i = 0; i < 10_000; i++) {
-      tokens.push(
-        signUnsubscribeToken(key, { ...payload, subjectKey: i.toString(16).padStart(64, "0") }),
-      );
+      const token = signUnsubscribeToken(key, {
+        ...payload,
+        subjectKey: i.toString(16).padStart(64, "0"),
+      });
+      // A string, not a promise: no await per recipient on the hot path.
+      expect(typeof token).toBe("string");
+      tokens.push(token);
     }
-    const elapsed = performance.now() - started;
     expect(new Set(tokens).size).toBe(10_000);
-    // Typically ~100 ms here; the bound only catches an accidental slow path.
-    expect(elapsed).toBeLessThan(3000);
   });
 });

@@ -18,6 +18,7 @@ import {
   type SubjectRef,
 } from "../evidence/rows.js";
 import { listTopics } from "../topics.js";
+import { yieldToOtherWork } from "../yield-to-other-work.js";
 import {
   type ImportContext,
   type ImportEvent,
@@ -145,6 +146,8 @@ export async function processImport(
       totals.rejected += counts.rejected;
       totals.progress = job.chars === 0 ? 1 : Math.min(1, position / job.chars);
       options.onProgress?.({ ...totals });
+      // A million-row import must not keep the gateway from answering.
+      await yieldToOtherWork();
     };
     for await (const batch of batches) {
       position = batch.position;
