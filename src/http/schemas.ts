@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { LOCALES } from "../domain/compliance/wording.js";
 import { hasValidCalendarFields } from "../domain/instant.js";
 import {
   CONSENT_METHODS,
@@ -222,6 +223,17 @@ export const SendMessageBody = v.strictObject({
   ),
   sendAt: v.optional(Instant),
   dryRun: v.optional(v.boolean()),
+  /**
+   * The language of what the gateway adds — the sender, the "why you receive
+   * this" sentence, the right to object, the link labels — and of the pages
+   * its links open. The caller's own content is theirs. Default `en`.
+   */
+  locale: v.optional(
+    v.pipe(
+      v.picklist(LOCALES),
+      v.description("The language of the compliance footer and of the pages its links open."),
+    ),
+  ),
 });
 
 export const SendResultSchema = v.object({

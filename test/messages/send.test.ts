@@ -246,6 +246,41 @@ describe("sending", () => {
     expect(other.body.type).toBe("/problems/idempotency-key-reused");
   });
 
+  it("locale: cs gives the gateway's footer in Czech and links that open Czech pages", async () => {
+    const now = gw.clock();
+    await seedEvidence(gw, tenantId, [
+      {
+        email: "jana@czech.example",
+        kind: "consent-granted",
+        topic: "tips",
+        at: now - MONTH,
+        data: consentData,
+      },
+    ]);
+    const res = await send(message([{ email: "jana@czech.example" }], { locale: "cs" }));
+    expect(res.body.results[0]).toMatchObject({ decision: "send", basis: "consent" });
+    const [mail] = await readOutbox(
+      gw.deps.db,
+      eq(outbox.justificationId, res.body.results[0]?.justificationId ?? ""),
+    );
+    if (!mail) throw new Error("no mail in the outbox");
+    expect(mail.text).toContain("Tento e-mail dostáváte, protože jste se");
+    expect(mail.text).toContain("Toto je obchodní sdělení. Zasílá ho Optika Praha s.r.o.");
+    expect(mail.text).toContain("vznést námitku");
+    expect(mail.html).toContain("Odhlásit odběr: ");
+    // The visible link opens the page in Czech; the header keeps the URL the
+    // one-click POST goes to (RFC 8058).
+    const header = /<(https?:\/\/[^>]+\/u\/[^>]+)>/.exec(
+      mail.headers["List-Unsubscribe"] ?? "",
+    )?.[1];
+    expect(header).toMatch(/\/u\/[A-Za-z0-9_-]+$/);
+    expect(mail.html).toContain(`href="${header}?lang=cs"`);
+    expect(mail.text).not.toContain("This is a commercial communication");
+
+    const refused = await send(message([{ email: "jana@czech.example" }], { locale: "de" }));
+    expect(refused.status).toBe(400);
+  });
+
   it("service messages carry the identity but no marketing unsubscribe", async () => {
     const res = await send({
       ...message([{ email: "customer@service.example" }]),

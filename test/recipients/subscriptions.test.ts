@@ -224,6 +224,23 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       expect(html).toContain('<html lang="cs">');
       expect(html).toContain("Potvrzuji přihlášení k odběru");
     });
+
+    it("the confirmation mail itself is in the language of the request", async () => {
+      const { body: cs } = await subscribe("cs.mail@example.cz", { locale: "cs" });
+      const { mail: csMail } = await confirmationMail(cs.confirmation.messageId);
+      expect(csMail.subject).toMatch(/^Potvrďte přihlášení k odběru: /);
+      expect(csMail.text).toContain("Potvrďte prosím, že chcete od Optika Praha s.r.o. dostávat");
+      // The gateway's part too: why it comes and who sends it, in Czech.
+      expect(csMail.text).toContain("protože tato adresa byla zadána k přihlášení k odběru");
+      expect(csMail.text).toContain("Tuto zprávu zasílá Optika Praha s.r.o.");
+      expect(csMail.html).toContain('lang="cs"');
+      expect(csMail.text).not.toContain("Please confirm");
+
+      const { body: en } = await subscribe("en.mail@example.cz");
+      const { mail: enMail } = await confirmationMail(en.confirmation.messageId);
+      expect(enMail.subject).toMatch(/^Confirm your subscription to /);
+      expect(enMail.text).toContain("Please confirm that you want to receive");
+    });
   });
 
   describe("limits of a confirmation", () => {

@@ -2,6 +2,7 @@ import {
   type ComposedMessage,
   complianceHeaders,
   composeMessage,
+  type Locale,
   recipientSubstitutions,
   type SenderIdentity,
 } from "../../domain/compliance/index.js";
@@ -26,6 +27,8 @@ export interface SendRequest {
   recipients: Recipient[];
   sendAt?: number | undefined;
   dryRun?: boolean | undefined;
+  /** The language of the footer and of the pages its links open (default `en`). */
+  locale?: Locale | undefined;
   /** The v3 drop-in: the caller's categories and custom args, passed on. */
   categories?: string[] | undefined;
   customArgs?: Record<string, string> | undefined;
@@ -115,8 +118,18 @@ export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request:
         messageId: input.messageId,
         issuedAt: deps.clock(),
       });
-      unsubscribeUrl = `${deps.publicUrl}/u/${token}`;
-      headers = complianceHeaders({ unsubscribeUrl, mailtoAddress: tenant.contactEmail, token });
+      // RFC 8058: the header's URL is the one-click POST target, as issued;
+      // the visible link opens its page in the message's language.
+      const oneClickUrl = `${deps.publicUrl}/u/${token}`;
+      headers = complianceHeaders({
+        unsubscribeUrl: oneClickUrl,
+        mailtoAddress: tenant.contactEmail,
+        token,
+      });
+      unsubscribeUrl =
+        request.locale && request.locale !== "en"
+          ? `${oneClickUrl}?lang=${request.locale}`
+          : oneClickUrl;
     }
     const substitutions = recipientSubstitutions({
       basis: input.basis,
@@ -127,6 +140,7 @@ export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request:
       // The page behind the unsubscribe link is also the preference center.
       preferencesUrl: unsubscribeUrl ? `${unsubscribeUrl}#preferences` : undefined,
       recipient: { name: recipient.name, data: recipient.data },
+      locale: request.locale,
       message: composed,
     });
     // SendGrid refuses a whole request when one name holds "," or ";"

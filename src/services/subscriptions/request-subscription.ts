@@ -49,7 +49,7 @@ export interface SubscriptionRequestInput {
   /** The words the person agreed to on the form (GDPR Art. 7(1)). */
   wording: { version: string; text: string };
   subject?: SubjectFactsInput | undefined;
-  /** The language of the confirmation page the link opens (`en`, `cs`). */
+  /** The language of the confirmation mail and of the page its link opens (`en`, `cs`). */
   locale?: "en" | "cs" | undefined;
   /** 1–30 days; default 7. */
   expiresInDays?: number | undefined;
@@ -109,19 +109,25 @@ export async function requestSubscription(
     subscriptionId,
     issuedAt: now,
   });
-  const confirmUrl = `${deps.publicUrl}/c/${token}${input.locale === "cs" ? "?lang=cs" : ""}`;
-  // The confirm template is in English: "Tips and Lens deals".
-  const topicName = new Intl.ListFormat("en", { type: "conjunction" }).format(
+  const locale = input.locale ?? "en";
+  const confirmUrl = `${deps.publicUrl}/c/${token}${locale === "cs" ? "?lang=cs" : ""}`;
+  // In the language the person subscribed in: the confirm template, its
+  // subject, the list of topics ("Tips and Lens deals", "Tipy a Slevy").
+  const topicName = new Intl.ListFormat(locale, { type: "conjunction" }).format(
     topics.map((t) => t.name.trim()),
   );
   const request: SendRequest = {
     topic: first.id,
     from: input.from ?? defaultSender(tenant),
     replyTo: { email: tenant.contactEmail },
-    subject: `Confirm your subscription to ${topicName}`,
-    template: "confirm",
+    subject:
+      locale === "cs"
+        ? `Potvrďte přihlášení k odběru: ${topicName}`
+        : `Confirm your subscription to ${topicName}`,
+    template: locale === "cs" ? "confirm-cs" : "confirm",
     data: { confirm_url: confirmUrl },
     recipients: [{ email: input.email.trim() }],
+    locale,
     confirmation: { topics: topics.map((t) => t.id), topicName },
   };
   // Refuses what cannot be sent (an unverified From domain, …) before anything is written.
