@@ -16,6 +16,7 @@ const ConfigSchema = v.object({
   GROUNDS_SECRET: v.optional(v.pipe(v.string(), v.minLength(32, "at least 32 characters"))),
   SENDGRID_API_KEY: v.optional(v.string()),
   SENDGRID_API_URL: v.optional(v.pipe(v.string(), v.url()), "https://api.sendgrid.com"),
+  TRUSTED_PROXIES: v.optional(v.string()),
 });
 
 export type Config = {
@@ -27,6 +28,13 @@ export type Config = {
   secret: string | undefined;
   sendgridApiKey: string | undefined;
   sendgridApiUrl: string;
+  /**
+   * The reverse proxies in front of the Node gateway (addresses, CIDR ranges,
+   * or `loopback`, `linklocal`, `uniquelocal`): a request through one of them
+   * is from the address it names in `X-Forwarded-For`. None by default: the
+   * header is then ignored, so a client cannot choose its own address.
+   */
+  trustedProxies: string[];
 };
 
 export function readConfig(env: Record<string, string | undefined>): Config {
@@ -51,5 +59,9 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     secret: c.GROUNDS_SECRET,
     sendgridApiKey: c.SENDGRID_API_KEY,
     sendgridApiUrl: c.SENDGRID_API_URL.replace(/\/$/, ""),
+    trustedProxies: (c.TRUSTED_PROXIES ?? "")
+      .split(",")
+      .map((proxy) => proxy.trim())
+      .filter((proxy) => proxy !== ""),
   };
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
+import proxyaddr from "proxy-addr";
 import { chooseProvider } from "../adapters/choose-provider.js";
 import { createOutboxProvider } from "../adapters/outbox.js";
 import { createSendGridProvider } from "../adapters/sendgrid.js";
@@ -59,16 +60,47 @@ async function masterSecret(config: Config): Promise<string> {
   return secret;
 }
 
+type RequestContext = Parameters<typeof getConnInfo>[0];
+
 /**
  * The client's address on Node: the socket's peer. A request handed to the app
  * without a Node socket (tests calling `app.fetch`) has none.
  */
-function socketAddress(c: Parameters<typeof getConnInfo>[0]): string | null {
+function socketAddress(c: RequestContext): string | null {
   try {
     return getConnInfo(c).remote.address ?? null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The client's address behind the configured reverse proxies: when the
+ * socket's peer is a trusted proxy, the nearest address in `X-Forwarded-For`
+ * that is not one (proxy-addr, as Express does it); otherwise the peer. With
+ * no trusted proxy the header is never read: a client cannot pick the
+ * address its rate limit and its recorded (anonymised) IP go by.
+ */
+function clientAddressOf(trustedProxies: readonly string[]): (c: RequestContext) => string | null {
+  if (trustedProxies.length === 0) return socketAddress;
+  let trust: ReturnType<typeof proxyaddr.compile>;
+  try {
+    trust = proxyaddr.compile([...trustedProxies]);
+  } catch (error) {
+    throw new Error(`Invalid configuration: TRUSTED_PROXIES: ${(error as Error).message}`);
+  }
+  return (c) => {
+    const peer = socketAddress(c);
+    if (peer === null) return null;
+    const forwardedFor = c.req.header("x-forwarded-for");
+    // proxy-addr reads a Node request; only these two fields of it.
+    const request = {
+      socket: { remoteAddress: peer },
+      connection: { remoteAddress: peer },
+      headers: forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor },
+    };
+    return proxyaddr(request as unknown as Parameters<typeof proxyaddr>[0], trust);
+  };
 }
 
 /** The gateway on Node: database opened and migrated, secrets ready, app built. */
@@ -78,6 +110,8 @@ export async function createNodeGateway(
 ) {
   // The same SHA-256, native: a send hashes a justification per recipient.
   useSha256(nodeSha256Hex);
+  // Before anything is opened: a wrong proxy list fails the start.
+  const clientIp = clientAddressOf(config.trustedProxies);
   const dir = fileDatabaseDir(config.databaseUrl);
   if (dir) await mkdir(dir, { recursive: true });
   const secret = await masterSecret(config);
@@ -109,7 +143,7 @@ export async function createNodeGateway(
     }),
     runInBackground: background.run,
     rateLimiter: fixedWindowLimiter(clock),
-    clientIp: socketAddress,
+    clientIp,
   };
   return {
     app: createApp(deps),

@@ -29,7 +29,12 @@ export type TestClock = ReturnType<typeof testClock>;
  * files run in parallel), spoken to through its fetch handler.
  */
 export async function startTestGateway(
-  options: { clock?: TestClock; onQuery?: (sql: string) => void } = {},
+  options: {
+    clock?: TestClock;
+    onQuery?: (sql: string) => void;
+    /** More configuration, as environment variables (e.g. TRUSTED_PROXIES). */
+    env?: Record<string, string>;
+  } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), "grounds-test-"));
   const clock = options.clock ?? testClock();
@@ -37,6 +42,7 @@ export async function startTestGateway(
     DATABASE_URL: `file:${join(dir, "grounds.db")}`,
     GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
     GROUNDS_SECRET: SECRET,
+    ...options.env,
   });
   const gateway = await createNodeGateway(config, {
     clock,
