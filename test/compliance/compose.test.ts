@@ -545,7 +545,12 @@ describe("applySubstitutions", () => {
 describe("templates", () => {
   it("lists the templates and the data they need", () => {
     const templates = listTemplates();
-    expect(templates.map((t) => t.name).sort()).toEqual(["confirm", "confirm-cs", "newsletter", "service"]);
+    expect(templates.map((t) => t.name).sort()).toEqual([
+      "confirm",
+      "confirm-cs",
+      "newsletter",
+      "service",
+    ]);
     const newsletter = templates.find((t) => t.name === "newsletter");
     expect(newsletter?.class).toBe("marketing");
     expect(newsletter?.placeholders.map((p) => p.name)).toEqual(
