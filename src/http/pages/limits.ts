@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Deps } from "../../services/deps.js";
 import type { RequestSource } from "../../services/preferences/one-click-unsubscribe.js";
 import type { Locale } from "./i18n.js";
-import { clientIpOf, tokenKeyOf, tooMany } from "./respond.js";
+import { clientIpOf, failed, notValid, tokenKeyOf, tooMany } from "./respond.js";
 
 const MINUTE = 60_000;
 
@@ -65,4 +65,34 @@ export function limitToken(
   const key = `${bucket}:${tokenKeyOf(c.req.param("token") ?? "")}`;
   const outcome = deps.rateLimiter.hit(key, rule.limit, rule.windowMs);
   return outcome.allowed ? null : tooMany(c, locale, outcome.retryAfterSeconds);
+}
+
+/**
+ * What every page behind a mailed link does around its own work (`/u`, `/c`):
+ * the per-IP limit; the link opened from its token — one that is not genuine
+ * answers the same 404 page, whatever the reason; the per-token limit; then
+ * the page's work. Anything that fails answers the error page, never a trace.
+ */
+export async function onLinkPage<Link>(
+  deps: Deps,
+  c: Context,
+  locale: Locale,
+  page: {
+    open: (token: string) => Promise<Link | null>;
+    bucket: string;
+    rule: { limit: number; windowMs: number };
+  },
+  work: (link: Link) => Promise<Response>,
+): Promise<Response> {
+  const refused = limitIp(deps, c, locale);
+  if (refused) return refused;
+  try {
+    const link = await page.open(c.req.param("token") ?? "");
+    if (!link) return await notValid(c, locale);
+    const perToken = limitToken(deps, c, locale, page.bucket, page.rule);
+    if (perToken) return perToken;
+    return await work(link);
+  } catch (error) {
+    return failed(c, locale, error);
+  }
 }

@@ -15,8 +15,8 @@ import { documented } from "../openapi.js";
 import { ConfirmPage } from "../pages/confirm.js";
 import { type Locale, pageLocale, TEXT } from "../pages/i18n.js";
 import { NoticePage } from "../pages/layout.js";
-import { limitForms, limitIp, limitToken, PAGE_LIMITS, sourceOf } from "../pages/limits.js";
-import { failed, field, notValid, readForm, sendPage } from "../pages/respond.js";
+import { limitForms, onLinkPage, PAGE_LIMITS, sourceOf } from "../pages/limits.js";
+import { field, readForm, sendPage } from "../pages/respond.js";
 import { Email, SubjectFactsBody, TopicId } from "../schemas.js";
 import { validate } from "../validate.js";
 
@@ -72,6 +72,7 @@ const SubscriptionResultSchema = v.object({
  * to be confirmed (and changes nothing); `POST /c/{token}` confirms.
  */
 export function subscriptionRoutes(deps: Deps) {
+  const openLink = (token: string) => openConfirmationLink(deps, token);
   const app = new Hono<AppEnv>();
   app.use("/c/*", limitForms());
   app.post(
@@ -104,17 +105,13 @@ export function subscriptionRoutes(deps: Deps) {
     }),
     async (c) => {
       const locale = pageLocale(c.req.query("lang"), c.req.header("accept-language"));
-      const refused = limitIp(deps, c, locale);
-      if (refused) return refused;
-      try {
-        const link = await openConfirmationLink(deps, c.req.param("token"));
-        if (!link) return await notValid(c, locale);
-        const perToken = limitToken(deps, c, locale, "c-view", PAGE_LIMITS.views);
-        if (perToken) return perToken;
-        return await renderConfirmation(c, locale, link, link.status);
-      } catch (error) {
-        return failed(c, locale, error);
-      }
+      return onLinkPage(
+        deps,
+        c,
+        locale,
+        { open: openLink, bucket: "c-view", rule: PAGE_LIMITS.views },
+        (link) => renderConfirmation(c, locale, link, link.status),
+      );
     },
   );
   app.post(
@@ -132,18 +129,16 @@ export function subscriptionRoutes(deps: Deps) {
         c.req.query("lang") ?? field(form, "lang"),
         c.req.header("accept-language"),
       );
-      const refused = limitIp(deps, c, locale);
-      if (refused) return refused;
-      try {
-        const link = await openConfirmationLink(deps, c.req.param("token"));
-        if (!link) return await notValid(c, locale);
-        const perToken = limitToken(deps, c, locale, "c-action", PAGE_LIMITS.actions);
-        if (perToken) return perToken;
-        const { status } = await confirmSubscription(deps, link, sourceOf(deps, c));
-        return await renderConfirmation(c, locale, link, status);
-      } catch (error) {
-        return failed(c, locale, error);
-      }
+      return onLinkPage(
+        deps,
+        c,
+        locale,
+        { open: openLink, bucket: "c-action", rule: PAGE_LIMITS.actions },
+        async (link) => {
+          const { status } = await confirmSubscription(deps, link, sourceOf(deps, c));
+          return renderConfirmation(c, locale, link, status);
+        },
+      );
     },
   );
   return app;

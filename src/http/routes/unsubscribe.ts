@@ -26,25 +26,9 @@ import {
   unsubscribeWordingText,
   wordingVersion,
 } from "../pages/i18n.js";
-import {
-  limitForms,
-  limitIp,
-  limitToken,
-  PAGE_LIMITS,
-  sourceOf,
-  TEXT_HEADERS,
-} from "../pages/limits.js";
+import { limitForms, onLinkPage, PAGE_LIMITS, sourceOf, TEXT_HEADERS } from "../pages/limits.js";
 import { PreferencesPage } from "../pages/preferences.js";
-import {
-  badRequest,
-  clientIpOf,
-  failed,
-  field,
-  notValid,
-  readForm,
-  sendPage,
-  tokenKeyOf,
-} from "../pages/respond.js";
+import { badRequest, clientIpOf, field, readForm, sendPage, tokenKeyOf } from "../pages/respond.js";
 
 /**
  * `/u/{token}` (DESIGN §5): the page behind every unsubscribe link, and the
@@ -58,6 +42,7 @@ import {
  * The page's own forms post to the same URL: the token is the capability.
  */
 export function unsubscribeRoutes(deps: Deps) {
+  const openLink = (token: string) => openUnsubscribeLink(deps, token);
   const app = new Hono<AppEnv>();
   app.use("/u/*", limitForms());
   app.get(
@@ -71,17 +56,13 @@ export function unsubscribeRoutes(deps: Deps) {
     }),
     async (c) => {
       const locale = localeOf(c);
-      const refused = limitIp(deps, c, locale);
-      if (refused) return refused;
-      try {
-        const link = await openUnsubscribeLink(deps, c.req.param("token"));
-        if (!link) return await notValid(c, locale);
-        const perToken = limitToken(deps, c, locale, "u-view", PAGE_LIMITS.views);
-        if (perToken) return perToken;
-        return await renderPage(c, locale, link, await preferenceState(deps, link));
-      } catch (error) {
-        return failed(c, locale, error);
-      }
+      return onLinkPage(
+        deps,
+        c,
+        locale,
+        { open: openLink, bucket: "u-view", rule: PAGE_LIMITS.views },
+        async (link) => renderPage(c, locale, link, await preferenceState(deps, link)),
+      );
     },
   );
   app.post(
@@ -100,29 +81,27 @@ export function unsubscribeRoutes(deps: Deps) {
         c.req.header("accept-language"),
       );
       if (field(form, "List-Unsubscribe") === "One-Click") return oneClick(deps, c, locale);
-      const refused = limitIp(deps, c, locale);
-      if (refused) return refused;
-      try {
-        const link = await openUnsubscribeLink(deps, c.req.param("token"));
-        if (!link) return await notValid(c, locale);
-        const perToken = limitToken(deps, c, locale, "u-action", PAGE_LIMITS.actions);
-        if (perToken) return perToken;
-        const action = actionOf(form, locale, link);
-        if (!action) return await badRequest(c, locale);
-        const change = await changePreferences(deps, link, action, sourceOf(deps, c));
-        const t = TEXT[locale];
-        const status =
-          action.kind === "unsubscribe"
-            ? t.unsubscribed(link.topic.name)
-            : action.kind === "unsubscribe-all"
-              ? t.unsubscribedAll
-              : change.recorded.length > 0
-                ? t.saved
-                : t.nothingChanged;
-        return await renderPage(c, locale, link, change.state, status);
-      } catch (error) {
-        return failed(c, locale, error);
-      }
+      return onLinkPage(
+        deps,
+        c,
+        locale,
+        { open: openLink, bucket: "u-action", rule: PAGE_LIMITS.actions },
+        async (link) => {
+          const action = actionOf(form, locale, link);
+          if (!action) return await badRequest(c, locale);
+          const change = await changePreferences(deps, link, action, sourceOf(deps, c));
+          const t = TEXT[locale];
+          const status =
+            action.kind === "unsubscribe"
+              ? t.unsubscribed(link.topic.name)
+              : action.kind === "unsubscribe-all"
+                ? t.unsubscribedAll
+                : change.recorded.length > 0
+                  ? t.saved
+                  : t.nothingChanged;
+          return renderPage(c, locale, link, change.state, status);
+        },
+      );
     },
   );
   return app;
