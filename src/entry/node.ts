@@ -1,5 +1,6 @@
 import { serve } from "@hono/node-server";
 import { readConfig } from "../config.js";
+import { adoptUnchainedEvidence } from "../services/evidence/adopt-unchained-evidence.js";
 import { resumeImports } from "../services/imports/process.js";
 import { resumeInterruptedSends, runDueMessages } from "../services/messages/run-due-messages.js";
 import { runRetention } from "../services/proofs/run-retention.js";
@@ -11,6 +12,9 @@ const gateway = await createNodeGateway(config);
 // Imports and sends a restart cut off go on where they stopped.
 gateway.deps.runInBackground?.(resumeImports(gateway.deps));
 gateway.deps.runInBackground?.(resumeInterruptedSends(gateway.deps));
+// Evidence stored before the evidence chain existed is chained now, not at
+// its tenant's next write (docs/proof-log.md).
+gateway.deps.runInBackground?.(adoptUnchainedEvidence(gateway.deps));
 // Scheduled sends (`sendAt`) go when due; they are in the database, so a
 // restart loses none.
 const SCHEDULER_INTERVAL_MS = 15_000;

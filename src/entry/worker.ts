@@ -17,6 +17,7 @@ import { unsubscribeTokenKey } from "../domain/unsubscribe-token.js";
 import { createApp } from "../http/app.js";
 import { problemResponse } from "../http/problem.js";
 import type { Deps } from "../services/deps.js";
+import { adoptUnchainedEvidence } from "../services/evidence/adopt-unchained-evidence.js";
 import {
   asChunkJob,
   type ChunkJob,
@@ -172,12 +173,15 @@ export default {
 
   /**
    * Cron Triggers: every minute, scheduled sends when due and the queue's safety net (chunks
-   * whose queue message was lost, or cut off mid-hand-over); retention once a day.
+   * whose queue message was lost, or cut off mid-hand-over); once a day retention, and the
+   * chaining of any evidence stored before the evidence chain existed.
    */
   async scheduled(controller: ScheduledController, env: WorkerEnv): Promise<void> {
     const { deps } = await gatewayOf(env);
     if (controller.cron === RETENTION_CRON) {
       await runRetention(deps, deps.clock());
+      // Evidence from before the evidence chain, if any is left (docs/proof-log.md).
+      await adoptUnchainedEvidence(deps);
       return;
     }
     await runDueMessages(deps);

@@ -15,6 +15,7 @@ import {
 } from "../../src/domain/proof/export-format.js";
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { subjectKeyOf } from "../../src/services/deps.js";
+import { adoptUnchainedEvidence } from "../../src/services/evidence/adopt-unchained-evidence.js";
 import { appendEvidence } from "../../src/services/evidence/append-evidence.js";
 import { newEvidence } from "../../src/services/evidence/rows.js";
 import { runRetention } from "../../src/services/proofs/run-retention.js";
@@ -673,5 +674,38 @@ describe("evidence stored before the chain existed", () => {
       sql`UPDATE evidence SET topic = 'deals-lenses' WHERE tenant_id = ${t.tenantId} AND seq = 2`,
     );
     expect((await evidenceChainOf(t)).break).toEqual({ seq: 2, problem: "hash-mismatch" });
+  });
+
+  it("is chained at start (or by the daily cron) for every tenant, without waiting for a write", async () => {
+    const a = await tenant("Upgraded A");
+    const b = await tenant("Upgraded B");
+    const legacyOf = (tenantId: string, n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        id: newId("ev", gw.clock() - (n - i) * DAY),
+        tenantId,
+        subjectKey: subjectKeyOf(gw.deps, tenantId, normaliseAddress(`legacy${i}@chain.example`)),
+        kind: "consent-granted" as const,
+        topic: "tips",
+        occurredAt: Date.parse("2026-01-01T00:00:00Z") + i * DAY,
+        recordedAt: gw.clock() - 10 * DAY,
+        data: { method: "web-form", confirmedAt: null },
+        personal: null,
+      }));
+    await gw.deps.db
+      .insert(evidence)
+      .values([...legacyOf(a.tenantId, 3), ...legacyOf(b.tenantId, 2)]);
+    expect(await evidenceChainOf(a)).toMatchObject({ ok: false, unchained: 3 });
+
+    const adopted = await adoptUnchainedEvidence(gw.deps);
+    expect([...adopted].sort()).toEqual([a.tenantId, b.tenantId].sort());
+    expect(await evidenceChainOf(a)).toMatchObject({
+      ok: true,
+      rows: 3,
+      unchained: 0,
+      adopted: { seq: 3, at: new Date(gw.clock()).toISOString() },
+    });
+    expect(await evidenceChainOf(b)).toMatchObject({ ok: true, rows: 2, unchained: 0 });
+    // Once done, there is nothing left to do.
+    expect(await adoptUnchainedEvidence(gw.deps)).toEqual([]);
   });
 });
