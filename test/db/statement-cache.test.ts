@@ -150,8 +150,10 @@ describe("@libsql/client re-uses prepared statements", () => {
     for (let from = 0; from < statements; from += batch) await write(from);
     collect();
     const grownMiB = (process.memoryUsage().rss - before) / 1024 / 1024;
-    console.log(`${statements} statements grew RSS by ${grownMiB.toFixed(1)} MiB`);
-    expect(grownMiB).toBeLessThan(80);
+    expect(
+      grownMiB,
+      `${statements} statements grew RSS by ${grownMiB.toFixed(1)} MiB`,
+    ).toBeLessThan(80);
     const count = await db.get<{ n: number }>(
       sql`select count(*) as n from scratch where id >= 1000`,
     );
