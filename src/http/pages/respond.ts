@@ -3,7 +3,7 @@ import { html } from "hono/html";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Deps } from "../../services/deps.js";
-import { type Locale, TEXT } from "./i18n.js";
+import { type Locale, pageLocale, TEXT } from "./i18n.js";
 import { NoticePage, PAGE_HEADERS } from "./layout.js";
 
 /** Answers a page: the document, with the pages' security headers (layout.tsx). */
@@ -79,4 +79,15 @@ export async function readForm(c: Context): Promise<Record<string, string | stri
 export function field(form: Record<string, string | string[]>, name: string): string | undefined {
   const value = form[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The language of a page's answer: `?lang=`, else the form's `lang` (the
+ * page's own forms carry it), else `Accept-Language` (pageLocale).
+ */
+export function requestLocale(c: Context, form?: Record<string, string | string[]>): Locale {
+  return pageLocale(
+    c.req.query("lang") ?? (form ? field(form, "lang") : undefined),
+    c.req.header("accept-language"),
+  );
 }

@@ -13,10 +13,10 @@ import type { AppEnv } from "../env.js";
 import { idempotent } from "../idempotency.js";
 import { documented } from "../openapi.js";
 import { ConfirmPage } from "../pages/confirm.js";
-import { type Locale, pageLocale, TEXT } from "../pages/i18n.js";
+import { type Locale, TEXT } from "../pages/i18n.js";
 import { NoticePage } from "../pages/layout.js";
 import { limitForms, onLinkPage, PAGE_LIMITS, sourceOf } from "../pages/limits.js";
-import { field, readForm, sendPage } from "../pages/respond.js";
+import { readForm, requestLocale, sendPage } from "../pages/respond.js";
 import { Email, SubjectFactsBody, TopicId } from "../schemas.js";
 import { validate } from "../validate.js";
 
@@ -104,7 +104,7 @@ export function subscriptionRoutes(deps: Deps) {
       auth: "public",
     }),
     async (c) => {
-      const locale = pageLocale(c.req.query("lang"), c.req.header("accept-language"));
+      const locale = requestLocale(c);
       return onLinkPage(
         deps,
         c,
@@ -125,10 +125,7 @@ export function subscriptionRoutes(deps: Deps) {
     }),
     async (c) => {
       const form = await readForm(c);
-      const locale = pageLocale(
-        c.req.query("lang") ?? field(form, "lang"),
-        c.req.header("accept-language"),
-      );
+      const locale = requestLocale(c, form);
       return onLinkPage(
         deps,
         c,

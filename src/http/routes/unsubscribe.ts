@@ -21,14 +21,21 @@ import {
   grantWordingText,
   type Locale,
   objectionWordingText,
-  pageLocale,
   TEXT,
   unsubscribeWordingText,
   wordingVersion,
 } from "../pages/i18n.js";
 import { limitForms, onLinkPage, PAGE_LIMITS, sourceOf, TEXT_HEADERS } from "../pages/limits.js";
 import { PreferencesPage } from "../pages/preferences.js";
-import { badRequest, clientIpOf, field, readForm, sendPage, tokenKeyOf } from "../pages/respond.js";
+import {
+  badRequest,
+  clientIpOf,
+  field,
+  readForm,
+  requestLocale,
+  sendPage,
+  tokenKeyOf,
+} from "../pages/respond.js";
 
 /**
  * `/u/{token}` (DESIGN §5): the page behind every unsubscribe link, and the
@@ -55,7 +62,7 @@ export function unsubscribeRoutes(deps: Deps) {
       auth: "public",
     }),
     async (c) => {
-      const locale = localeOf(c);
+      const locale = requestLocale(c);
       return onLinkPage(
         deps,
         c,
@@ -76,10 +83,7 @@ export function unsubscribeRoutes(deps: Deps) {
     }),
     async (c) => {
       const form = await readForm(c);
-      const locale = pageLocale(
-        c.req.query("lang") ?? field(form, "lang"),
-        c.req.header("accept-language"),
-      );
+      const locale = requestLocale(c, form);
       if (field(form, "List-Unsubscribe") === "One-Click") return oneClick(deps, c, locale);
       return onLinkPage(
         deps,
@@ -196,8 +200,4 @@ function renderPage(
       status,
     }),
   );
-}
-
-function localeOf(c: Context): Locale {
-  return pageLocale(c.req.query("lang"), c.req.header("accept-language"));
 }
