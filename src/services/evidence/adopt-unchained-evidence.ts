@@ -1,5 +1,5 @@
-import { and, eq, isNull, notExists } from "drizzle-orm";
-import { chainHeads, evidence } from "../../db/schema.js";
+import { and, eq, exists, isNull, notExists } from "drizzle-orm";
+import { chainHeads, evidence, tenants } from "../../db/schema.js";
 import type { Deps } from "../deps.js";
 import { appendEvidence } from "./append-evidence.js";
 
@@ -14,25 +14,30 @@ import { appendEvidence } from "./append-evidence.js";
  * and stays reported as such. Answers the tenants whose events it chained.
  */
 export async function adoptUnchainedEvidence(deps: Deps): Promise<string[]> {
-  const tenants = await deps.db
-    .selectDistinct({ tenantId: evidence.tenantId })
-    .from(evidence)
+  // Tenant by tenant (a small table), each looked up in the (tenant, seq)
+  // index: it runs at every start, and must not scan every event held.
+  const tenantIds = await deps.db
+    .select({ tenantId: tenants.id })
+    .from(tenants)
     .where(
       and(
-        isNull(evidence.seq),
         notExists(
           deps.db
             .select({ tenantId: chainHeads.tenantId })
             .from(chainHeads)
-            .where(
-              and(eq(chainHeads.tenantId, evidence.tenantId), eq(chainHeads.chain, "evidence")),
-            ),
+            .where(and(eq(chainHeads.tenantId, tenants.id), eq(chainHeads.chain, "evidence"))),
+        ),
+        exists(
+          deps.db
+            .select({ id: evidence.id })
+            .from(evidence)
+            .where(and(eq(evidence.tenantId, tenants.id), isNull(evidence.seq))),
         ),
       ),
     );
-  for (const { tenantId } of tenants) {
+  for (const { tenantId } of tenantIds) {
     // An append of no events: the append chains what is unchained first.
     await appendEvidence(deps, tenantId, () => ({ evidence: [], result: undefined }));
   }
-  return tenants.map((t) => t.tenantId);
+  return tenantIds.map((t) => t.tenantId);
 }
