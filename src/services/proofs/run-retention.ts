@@ -5,6 +5,7 @@ import type { Deps } from "../deps.js";
 import { loadSubjectHistories } from "../subject-facts.js";
 import { policyOf, type TenantRow } from "../tenant.js";
 import { listTopics } from "../topics.js";
+import { yieldToOtherWork } from "../yield-to-other-work.js";
 import { chainBounds } from "./export-proofs.js";
 
 const DAY = 86_400_000;
@@ -94,6 +95,7 @@ async function retainTenant(deps: Deps, tenant: TenantRow, now: number): Promise
     removed += result.rowsAffected;
     checkpoint = { seq: last.seq, hash: last.hash };
     from = to;
+    await yieldToOtherWork();
   }
   return {
     tenantId: tenant.id,
@@ -150,6 +152,7 @@ async function subjectsWithoutBasis(
     }
     after = keys.at(-1) ?? after;
     if (page.length < SUBJECT_PAGE) break;
+    await yieldToOtherWork();
   }
   return { count, subjects: listed };
 }

@@ -4,6 +4,7 @@ import { type ChainBreak, verifyChain } from "../../domain/proof/chain.js";
 import { verifyEvidenceChain } from "../../domain/proof/evidence-chain.js";
 import type { Deps } from "../deps.js";
 import { evidenceHash, inJsonArray } from "../subject-facts.js";
+import { yieldToOtherWork } from "../yield-to-other-work.js";
 import { chainBounds, EXPORT_PAGE_ROWS, evidencePage, proofPage } from "./export-proofs.js";
 import { justificationContent } from "./justification-content.js";
 
@@ -169,6 +170,8 @@ async function scanChain<Row extends { seq: number; hash: string }>(
     const last = read.at(-1);
     if (last) at = { seq: last.seq, hash: last.hash };
     if (!last || read.length < EXPORT_PAGE_ROWS) break;
+    // A log of millions of rows must not keep the gateway from answering.
+    await yieldToOtherWork();
   }
   if (at.seq !== head.seq || at.hash !== head.hash) {
     return { rows, break: { seq: at.seq + 1, problem: "truncated" } };
