@@ -13,9 +13,14 @@ import type { SenderIdentity } from "./sender.js";
 export const LOCALES = ["en", "cs"] as const;
 export type Locale = (typeof LOCALES)[number];
 
-export function resolveLocale(tag: string | null | undefined): Locale {
+/** The supported language a BCP 47 tag names by its primary subtag (`cs-CZ` → `cs`), or null. */
+export function supportedLocale(tag: string | null | undefined): Locale | null {
   const primary = (tag ?? "").trim().toLowerCase().split(/[-_]/)[0] ?? "";
-  return (LOCALES as readonly string[]).includes(primary) ? (primary as Locale) : "en";
+  return (LOCALES as readonly string[]).includes(primary) ? (primary as Locale) : null;
+}
+
+export function resolveLocale(tag: string | null | undefined): Locale {
+  return supportedLocale(tag) ?? "en";
 }
 
 /** Why the recipient receives the message: the basis, or the confirmation request. */
@@ -34,7 +39,7 @@ export interface Wording {
 }
 
 /** A postal address on one line (it may be stored with line breaks). */
-function oneLine(text: string): string {
+export function oneLine(text: string): string {
   return text
     .split(/\r\n|\r|\n/)
     .map((line) => line.trim())

@@ -8,7 +8,7 @@
  * versioned (`WORDING_VERSION`): change such a text, and bump its version,
  * so a stored SHA-256 always names the words that were shown.
  */
-import { LOCALES, type Locale, WORDING } from "../../domain/compliance/wording.js";
+import { type Locale, oneLine, supportedLocale, WORDING } from "../../domain/compliance/wording.js";
 
 export type { Locale };
 
@@ -75,14 +75,6 @@ export interface PageText {
 function endWith(name: string): string {
   const trimmed = name.trim();
   return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
-}
-
-function oneLine(text: string): string {
-  return text
-    .split(/\r\n|\r|\n/)
-    .map((line) => line.trim())
-    .filter((line) => line.length > 0)
-    .join(", ");
 }
 
 const en: PageText = {
@@ -190,11 +182,6 @@ const cs: PageText = {
 
 export const TEXT: Readonly<Record<Locale, PageText>> = { en, cs };
 
-function supported(tag: string): Locale | null {
-  const primary = tag.trim().toLowerCase().split(/[-_]/)[0] ?? "";
-  return (LOCALES as readonly string[]).includes(primary) ? (primary as Locale) : null;
-}
-
 /**
  * The page's language: an explicit choice (`?lang=`, or the form's `lang`)
  * first, else the best of `Accept-Language` (RFC 9110 §12.5.4, by q-value),
@@ -204,7 +191,7 @@ export function pageLocale(
   choice: string | null | undefined,
   acceptLanguage: string | null | undefined,
 ): Locale {
-  const chosen = choice ? supported(choice) : null;
+  const chosen = choice ? supportedLocale(choice) : null;
   if (chosen) return chosen;
   const ranges = (acceptLanguage ?? "")
     .split(",")
@@ -218,7 +205,7 @@ export function pageLocale(
     .filter((range) => range.tag !== "" && range.q > 0 && Number.isFinite(range.q))
     .sort((a, b) => b.q - a.q || a.index - b.index);
   for (const range of ranges) {
-    const locale = supported(range.tag);
+    const locale = supportedLocale(range.tag);
     if (locale) return locale;
   }
   return "en";
