@@ -1,6 +1,7 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config.js";
-import { importChunks } from "../../src/db/schema.js";
+import { importChunks, imports } from "../../src/db/schema.js";
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { receiveImport } from "../../src/services/imports/jobs.js";
 import { processImport, resumeImports } from "../../src/services/imports/process.js";
@@ -95,10 +96,13 @@ describe("a large file", () => {
       onProgress: () => stop.abort(),
     });
     expect(outcome).toBe("stopped");
-    const halfway = await getImport(gateway, key, view.id);
+    // Read from the file, not through GET /v1/imports/{id}: a look at a job
+    // nobody holds takes it up again, and this test is about the restart.
+    const [halfway] = await gateway.deps.db.select().from(imports).where(eq(imports.id, view.id));
     expect(halfway).toMatchObject({ status: "processing", processed: 2_000, imported: 2_000 });
-    expect(halfway.progress).toBeGreaterThan(0);
-    expect(halfway.progress).toBeLessThan(1);
+    const progress = (halfway?.position ?? 0) / (halfway?.chars ?? 1);
+    expect(progress).toBeGreaterThan(0);
+    expect(progress).toBeLessThan(1);
 
     // A new gateway on the same database file takes it up on start.
     const restarted = await createNodeGateway(
