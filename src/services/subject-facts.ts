@@ -1,5 +1,6 @@
-import { and, eq, type SQL, sql } from "drizzle-orm";
+import { and, eq, max, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import type { Database } from "../db/database.js";
 import { evidence, subjects } from "../db/schema.js";
 import { type EvidenceEvent, type SubjectFacts, UNKNOWN_FACTS } from "../domain/evidence.js";
 import { canonicalJson, sha256HexSync } from "../domain/proof/chain.js";
@@ -27,6 +28,33 @@ export function emptyHistory(): SubjectHistory {
  */
 export function inJsonArray(column: SQLiteColumn, keys: readonly string[]): SQL {
   return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`;
+}
+
+/**
+ * When each of these subjects was last erased (GDPR Art. 17), by subject key;
+ * subjects never erased are absent. One query for any number of subjects.
+ * Evidence dated at or before that instant is not accepted (DESIGN §3).
+ */
+export async function erasedAtOf(
+  db: Database,
+  tenantId: string,
+  subjectKeys: readonly string[],
+): Promise<Map<string, number>> {
+  if (subjectKeys.length === 0) return new Map();
+  const erasures = await db
+    .select({ subjectKey: evidence.subjectKey, at: max(evidence.occurredAt) })
+    .from(evidence)
+    .where(
+      and(
+        eq(evidence.tenantId, tenantId),
+        eq(evidence.kind, "erasure"),
+        inJsonArray(evidence.subjectKey, subjectKeys),
+      ),
+    )
+    .groupBy(evidence.subjectKey);
+  return new Map(
+    erasures.flatMap((row) => (row.at === null ? [] : [[row.subjectKey, row.at] as const])),
+  );
 }
 
 /**

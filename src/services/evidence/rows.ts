@@ -1,5 +1,5 @@
-import { and, eq, max, sql } from "drizzle-orm";
-import { evidence, subjects } from "../../db/schema.js";
+import { and, eq, sql } from "drizzle-orm";
+import { type evidence, subjects } from "../../db/schema.js";
 import { isValidAddress, normaliseAddress } from "../../domain/address.js";
 import { newId } from "../../domain/ids.js";
 import { anonymiseIp } from "../../domain/ip.js";
@@ -7,6 +7,7 @@ import { normaliseCountry } from "../../domain/rule-sets/index.js";
 import type { SubscriberType } from "../../domain/vocabulary.js";
 import { ProblemError } from "../../problems.js";
 import { type Deps, subjectKeyOf } from "../deps.js";
+import { erasedAtOf } from "../subject-facts.js";
 import { appendEvidence } from "./append-evidence.js";
 
 export type EvidenceInsert = typeof evidence.$inferInsert;
@@ -206,18 +207,10 @@ export async function assertAfterErasure(
   subject: SubjectRef,
   rows: readonly EvidenceInsert[],
 ): Promise<void> {
-  const [erasure] = await deps.db
-    .select({ at: max(evidence.occurredAt) })
-    .from(evidence)
-    .where(
-      and(
-        eq(evidence.tenantId, subject.tenantId),
-        eq(evidence.subjectKey, subject.subjectKey),
-        eq(evidence.kind, "erasure"),
-      ),
-    );
-  const erasedAt = erasure?.at;
-  if (erasedAt != null && rows.some((row) => row.occurredAt <= erasedAt)) {
+  const erasedAt = (await erasedAtOf(deps.db, subject.tenantId, [subject.subjectKey])).get(
+    subject.subjectKey,
+  );
+  if (erasedAt !== undefined && rows.some((row) => row.occurredAt <= erasedAt)) {
     throw new ProblemError("evidence-predates-erasure", {
       detail:
         "This address was erased; only evidence dated after the erasure (a fresh opt-in) is recorded.",

@@ -1,8 +1,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import { and, asc, eq, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { insertJsonRows } from "../../db/json-rows.js";
 import { evidence, importChunks, importRejections, imports, subjects } from "../../db/schema.js";
 import { normaliseAddress } from "../../domain/address.js";
@@ -17,6 +16,7 @@ import {
   type SubjectFactsInput,
   type SubjectRef,
 } from "../evidence/rows.js";
+import { erasedAtOf, inJsonArray } from "../subject-facts.js";
 import { listTopics } from "../topics.js";
 import { yieldToOtherWork } from "../yield-to-other-work.js";
 import {
@@ -199,11 +199,6 @@ export async function processImport(
   }
 }
 
-/** `column IN (the keys)`, the keys as one JSON parameter (see json-rows.ts). */
-function inJson(column: SQLiteColumn, keys: readonly string[]): SQL {
-  return sql`${column} in (select value from json_each(${JSON.stringify(keys)}))`;
-}
-
 /**
  * No erasure of the row's subject dated at or after the row's earliest
  * event (`notBefore`), checked by the subjects' write itself. (The events
@@ -247,20 +242,7 @@ async function writeBatch(
   // writer appended first (append-evidence.ts).
   return appendEvidence(deps, tenantId, async () => {
     const keys = [...new Set(accepted.map((a) => a.subject.subjectKey))];
-    const erasures = keys.length
-      ? await deps.db
-          .select({ subjectKey: evidence.subjectKey, at: sql<number>`max(${evidence.occurredAt})` })
-          .from(evidence)
-          .where(
-            and(
-              eq(evidence.tenantId, tenantId),
-              eq(evidence.kind, "erasure"),
-              inJson(evidence.subjectKey, keys),
-            ),
-          )
-          .groupBy(evidence.subjectKey)
-      : [];
-    const erasedAt = new Map(erasures.map((e) => [e.subjectKey, e.at]));
+    const erasedAt = await erasedAtOf(deps.db, tenantId, keys);
 
     // Rejections are rebuilt on every attempt: the erasures may have changed.
     const rejections = rows.flatMap((row) =>
@@ -303,7 +285,7 @@ async function writeBatch(
           .select({ id: evidence.id })
           .from(evidence)
           .where(
-            inJson(
+            inJsonArray(
               evidence.id,
               evidenceRows.map((e) => e.id),
             ),

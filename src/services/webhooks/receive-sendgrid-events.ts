@@ -1,7 +1,7 @@
-import { and, eq, max, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db/database.js";
-import { evidence, justifications, providerEvents, topics } from "../../db/schema.js";
+import { justifications, providerEvents, topics } from "../../db/schema.js";
 import { isValidAddress, normaliseAddress } from "../../domain/address.js";
 import { canonicalJson, sha256HexSync } from "../../domain/proof/chain.js";
 import {
@@ -18,7 +18,7 @@ import { appendEvidence, type EvidencePlan } from "../evidence/append-evidence.j
 import { type EvidenceInsert, newEvidence } from "../evidence/rows.js";
 import { errorText } from "../proofs/append-to-chain.js";
 import type { TenantSettingsRow } from "../settings/settings.js";
-import { inJsonArray } from "../subject-facts.js";
+import { erasedAtOf, inJsonArray } from "../subject-facts.js";
 import { type SignedWebhook, verifySendGridWebhook } from "./verify-sendgrid-webhook.js";
 
 type ProviderEventRow = typeof providerEvents.$inferInsert;
@@ -198,20 +198,8 @@ async function loadContext(
           );
   const found = new Map(rows.map((row) => [row.id, { ...row, changed: false }]));
   const subjectKeys = [...new Set(rows.map((row) => row.subjectKey))];
-  const [erasures, topicRows] = await Promise.all([
-    subjectKeys.length === 0
-      ? []
-      : tx
-          .select({ subjectKey: evidence.subjectKey, at: max(evidence.occurredAt) })
-          .from(evidence)
-          .where(
-            and(
-              eq(evidence.tenantId, tenantId),
-              eq(evidence.kind, "erasure"),
-              inJsonArray(evidence.subjectKey, subjectKeys),
-            ),
-          )
-          .groupBy(evidence.subjectKey),
+  const [erasedAt, topicRows] = await Promise.all([
+    erasedAtOf(tx, tenantId, subjectKeys),
     tx
       .select({ id: topics.id, class: topics.class })
       .from(topics)
@@ -219,9 +207,7 @@ async function loadContext(
   ]);
   return {
     justifications: found,
-    erasedAt: new Map(
-      erasures.flatMap((row) => (row.at === null ? [] : [[row.subjectKey, row.at] as const])),
-    ),
+    erasedAt,
     topics: new Map(topicRows.map((row) => [row.id, row.class])),
   };
 }
