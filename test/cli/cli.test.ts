@@ -1,12 +1,11 @@
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config.js";
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
+import { runGrounds } from "../support/cli.js";
 import { startHranaServer } from "../support/hrana-server.js";
 
 /**
@@ -14,44 +13,12 @@ import { startHranaServer } from "../support/hrana-server.js";
  * project's Node. Each start costs about a second, so independent command
  * lines run side by side.
  */
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const NODE = join(ROOT, "node_modules", ".bin", "node");
-const BIN = join(ROOT, "bin", "grounds.js");
 const SECRET = "cli-test-secret-0123456789-0123456789-0123456789";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      NODE,
-      [BIN, ...args],
-      {
-        cwd: ROOT,
-        // A clean environment: only what the CLI is meant to read.
-        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-        timeout: 30_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? error.code : 0;
-        if (typeof code !== "number") {
-          reject(error);
-          return;
-        }
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 let dir: string;
 let dbPath: string;
 let env: Record<string, string>;
-const grounds = (...args: string[]) => run(args, env);
+const grounds = (...args: string[]) => runGrounds(args, env);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "grounds-cli-"));
@@ -333,7 +300,7 @@ describe("grounds migrate on a remote libSQL database", () => {
     const server = await startHranaServer({ dbPath: join(remoteDir, "remote.db") });
     try {
       const token = "remote-auth-token-not-to-be-printed";
-      const migrated = await run(["migrate"], {
+      const migrated = await runGrounds(["migrate"], {
         DATABASE_URL: `${server.url}?authToken=${token}`,
         DATABASE_AUTH_TOKEN: token,
       });

@@ -1,6 +1,3 @@
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { normaliseAddress } from "../../src/domain/address.js";
 import { newId } from "../../src/domain/ids.js";
 import { subjectKeyOf } from "../../src/services/deps.js";
@@ -8,36 +5,12 @@ import {
   appendJustifications,
   type JustificationDraft,
 } from "../../src/services/proofs/append-justifications.js";
+import { runGrounds } from "../support/cli.js";
 import { OPERATOR_TOKEN, SECRET, TENANT, type TestGateway } from "../support/gateway.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const NODE = join(ROOT, "node_modules", ".bin", "node");
-const BIN = join(ROOT, "bin", "grounds.js");
-
-/** Runs `grounds …` in a process of its own, as users do. */
-export function grounds(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      NODE,
-      [BIN, ...args],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? error.code : 0;
-        if (typeof code !== "number") {
-          reject(error);
-          return;
-        }
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+/** Runs `grounds …` in a process of its own, as users do (export and verify take longer). */
+export function grounds(args: string[], env: Record<string, string> = {}) {
+  return runGrounds(args, env, 60_000);
 }
 
 /** The environment the CLI needs to open a test gateway's database. */
