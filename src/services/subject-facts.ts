@@ -7,6 +7,18 @@ import { canonicalJson, sha256HexSync } from "../domain/proof/chain.js";
 import type { Deps } from "./deps.js";
 import { type EvidenceRow, toDomainEvent } from "./evidence/to-domain.js";
 
+/**
+ * The columns of an evidence event that a decision reads and its hash covers
+ * (`evidenceHash`): selected as they are wherever either is needed.
+ */
+export const storedEvidenceColumns = {
+  id: evidence.id,
+  kind: evidence.kind,
+  topic: evidence.topic,
+  occurredAt: evidence.occurredAt,
+  data: evidence.data,
+};
+
 type StoredEvidence = Pick<EvidenceRow, "id" | "kind" | "topic" | "occurredAt" | "data">;
 
 /** What the decision needs to know about one subject. */
@@ -83,14 +95,7 @@ export async function loadSubjectHistories(
       .from(subjects)
       .where(and(eq(subjects.tenantId, tenantId), inJsonArray(subjects.subjectKey, keys))),
     deps.db
-      .select({
-        id: evidence.id,
-        subjectKey: evidence.subjectKey,
-        kind: evidence.kind,
-        topic: evidence.topic,
-        occurredAt: evidence.occurredAt,
-        data: evidence.data,
-      })
+      .select({ ...storedEvidenceColumns, subjectKey: evidence.subjectKey })
       .from(evidence)
       .where(and(eq(evidence.tenantId, tenantId), inJsonArray(evidence.subjectKey, keys))),
   ]);

@@ -3,7 +3,7 @@ import { chainAdoptions, evidence } from "../../db/schema.js";
 import { type ChainBreak, verifyChain } from "../../domain/proof/chain.js";
 import { verifyEvidenceChain } from "../../domain/proof/evidence-chain.js";
 import type { Deps } from "../deps.js";
-import { evidenceHash, inJsonArray } from "../subject-facts.js";
+import { evidenceHash, inJsonArray, storedEvidenceColumns } from "../subject-facts.js";
 import { yieldToOtherWork } from "../yield-to-other-work.js";
 import { chainBounds, EXPORT_PAGE_ROWS, evidencePage, proofPage } from "./export-proofs.js";
 import { justificationContent } from "./justification-content.js";
@@ -202,13 +202,7 @@ async function checkCitedEvidence(
   if (citations.length === 0) return;
   const ids = [...new Set(citations.map((c) => c.id))];
   const rows = await deps.db
-    .select({
-      id: evidence.id,
-      kind: evidence.kind,
-      topic: evidence.topic,
-      occurredAt: evidence.occurredAt,
-      data: evidence.data,
-    })
+    .select(storedEvidenceColumns)
     .from(evidence)
     .where(and(eq(evidence.tenantId, tenantId), inJsonArray(evidence.id, ids)));
   const hashes = new Map(rows.map((row) => [row.id, evidenceHash(row)]));

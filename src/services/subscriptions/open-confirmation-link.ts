@@ -4,6 +4,7 @@ import { verifyConfirmToken } from "../../domain/confirm-token.js";
 import type { Topic } from "../../domain/topic.js";
 import type { Deps } from "../deps.js";
 import type { SubjectRef } from "../evidence/rows.js";
+import { storedEvidenceColumns } from "../subject-facts.js";
 import type { TenantRow } from "../tenant.js";
 import { listTopics } from "../topics.js";
 
@@ -46,13 +47,7 @@ export async function openConfirmationLink(
   });
   if (!tenant) return null;
   const rows = await deps.db
-    .select({
-      id: evidence.id,
-      kind: evidence.kind,
-      topic: evidence.topic,
-      occurredAt: evidence.occurredAt,
-      data: evidence.data,
-    })
+    .select(storedEvidenceColumns)
     .from(evidence)
     .where(
       and(
