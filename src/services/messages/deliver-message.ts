@@ -230,6 +230,7 @@ async function recheck(
   const changedKeys = new Set(changed.map((row) => row.subjectKey));
   const histories = await loadSubjectHistories(deps, tenant.id, [...changedKeys]);
   const now = deps.clock();
+  const policy = policyOf(tenant);
   const superseding: JustificationDraft[] = [];
   const cancelled: string[] = [];
   for (const row of pending) {
@@ -240,7 +241,7 @@ async function recheck(
       topic,
       facts: history.facts,
       evidence: history.evidence,
-      tenant: policyOf(tenant),
+      tenant: policy,
       now,
     });
     if (decision.decision === "send") continue;
