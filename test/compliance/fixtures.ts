@@ -44,5 +44,6 @@ export function marketingInput(overrides: Partial<ComposeInput> = {}): ComposeIn
 
 export const urls = {
   unsubscribeUrl: "https://grounds.example/u/TOKEN123",
-  preferencesUrl: "https://grounds.example/u/TOKEN123?view=preferences",
+  /** The preference page is the unsubscribe link's page. */
+  preferencesUrl: "https://grounds.example/u/TOKEN123#preferences",
 };

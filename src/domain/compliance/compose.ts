@@ -16,7 +16,7 @@ import {
   render,
 } from "./placeholders.js";
 import { assertSenderIdentity, assertVerifiedSenderDomain, type SenderIdentity } from "./sender.js";
-import { type MessageKind, recipientValuesOf } from "./substitutions.js";
+import { type MessageKind, messageGatewayValues, recipientValuesOf } from "./substitutions.js";
 import type { CompiledTemplate, TemplateClass } from "./template-types.js";
 
 export interface ComposeInput {
@@ -38,6 +38,8 @@ export interface ComposeInput {
   headers?: Readonly<Record<string, string>> | undefined;
   /** Recipients, checked for injection in their names (they go into To). */
   recipients?: readonly Mailbox[] | undefined;
+  /** The language of the gateway's footer (BCP 47; `en` unless given). */
+  locale?: string | undefined;
 }
 
 export interface ComposedMessage {
@@ -62,9 +64,9 @@ const ALL_KINDS: readonly MessageKind[] = ["marketing", "service", "confirmation
  * `unverified-sender-domain`, `message-content-missing`, `unknown-template`,
  * `template-topic-mismatch`, `invalid-template-data`.
  *
- * Every message gets, as per-recipient substitutions, the sender's identity
- * and the "why you receive this" sentence; a marketing message also the
- * commercial-communication notice, the right to object stated apart (GDPR
+ * Every message gets the sender's identity and, as a per-recipient
+ * substitution, the "why you receive this" sentence; a marketing message also
+ * the commercial-communication notice, the right to object stated apart (GDPR
  * Art. 21(4)) and the recipient's unsubscribe and preference links (Act
  * 480/2004 §7(4), CAN-SPAM 15 U.S.C. 7704(a)(3) and (a)(5)). A caller's HTML
  * gets the footer inside its `</body>`; its text gets the text footer.
@@ -116,6 +118,7 @@ export function composeMessage(input: ComposeInput): ComposedMessage {
     "grounds.legal_name": input.identity.legalName.trim(),
     "grounds.contact_email": input.identity.contactEmail.trim(),
     "grounds.topic_name": input.topic.name.trim(),
+    ...messageGatewayValues(kind, input.identity, input.topic.name, input.locale),
   };
   const recipientValues = recipientValuesOf(kind);
   const otherRecipientValues = new Set(

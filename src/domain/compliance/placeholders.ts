@@ -189,7 +189,12 @@ function renderVar(
   if (namespace === "grounds" && field !== null) {
     const value = options.messageValues[node.name];
     if (value !== undefined) return options.mode === "html" ? escapeHtml(value) : value;
-    if (options.recipientValues.has(field)) return substitutionKey(field, options.keys);
+    if (options.recipientValues.has(field)) {
+      // The preference page is the unsubscribe link's page: one substitution serves both.
+      return field === "preferences_url"
+        ? `${substitutionKey("unsubscribe_url", options.keys)}#preferences`
+        : substitutionKey(field, options.keys);
+    }
     if (options.otherRecipientValues.has(field)) {
       return fail(options.source, `{{${node.name}}} is not available in this kind of message`);
     }

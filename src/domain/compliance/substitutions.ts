@@ -1,24 +1,30 @@
 /**
- * Per-recipient values. A message is composed once for all its recipients;
- * what differs per recipient (the unsubscribe link, the "why you receive
- * this" sentence, the recipient's own data) travels as SendGrid's
- * `personalizations[].substitutions` and is replaced in the content by the
- * provider — or by the local outbox with `applySubstitutions`.
+ * Gateway values of a message. A message is composed once for all its
+ * recipients: what is the same for all of them (the sender's identity, the
+ * right to object, the link labels) is written into the content when it is
+ * composed (`messageGatewayValues`); what differs per recipient (the
+ * unsubscribe link, the "why you receive this" sentence, the recipient's own
+ * data) travels as SendGrid's `personalizations[].substitutions` and is
+ * replaced in the content by the provider — or by the local outbox with
+ * `applySubstitutions`. Keeping the substitutions to what differs keeps each
+ * provider request, and each outbox row, small.
  *
- * Keys (see `substitutionKey`): `%%grounds:<name>:html%%` in the HTML part,
- * `%%grounds:<name>:text%%` in the text part and the subject. The HTML value
- * is HTML-escaped, the text value is not.
+ * Substitution keys (see `substitutionKey`): `%%grounds:<name>:html%%` in
+ * the HTML part, `%%grounds:<name>:text%%` in the text part and the subject.
+ * The HTML value is HTML-escaped, the text value is not.
  *
- *     grounds:sender               who sends it: legal name, postal address,
- *                                  registration id (marketing: also that it is
- *                                  a commercial communication)
- *     grounds:why                  why the recipient receives it, by basis
- *     grounds:objection            marketing: the right to object (Art. 21(4))
- *     grounds:unsubscribe_url      marketing: the recipient's one-click link
- *     grounds:unsubscribe_label    marketing: "Unsubscribe from <topic>"
- *     grounds:preferences_url      marketing: the preference page
- *     grounds:preferences_label    marketing: "Manage your e-mail preferences"
- *     grounds:recipient.<field>    `{{recipient.<field>}}` of the content
+ *     grounds:sender               per message: who sends it — legal name,
+ *                                  postal address, registration id (marketing:
+ *                                  also that it is a commercial communication)
+ *     grounds:why                  per recipient: why they receive it, by basis
+ *     grounds:objection            marketing, per message: the right to object
+ *                                  (GDPR Art. 21(4))
+ *     grounds:unsubscribe_url      marketing, per recipient: the one-click link
+ *     grounds:unsubscribe_label    marketing, per message: "Unsubscribe from <topic>"
+ *     grounds:preferences_url      marketing, per recipient: the unsubscribe
+ *                                  link's key followed by `#preferences`
+ *     grounds:preferences_label    marketing, per message: "Manage your e-mail preferences"
+ *     grounds:recipient.<field>    per recipient: `{{recipient.<field>}}` of the content
  */
 import { ProblemError } from "../../problems.js";
 import type { Topic } from "../topic.js";
@@ -66,11 +72,8 @@ export interface RecipientSubstitutionInput {
   /** When the consent was given (epoch ms), for "you subscribed … on <date>". */
   consentGivenAt?: number | null | undefined;
   topic: Pick<Topic, "name" | "class">;
-  identity: SenderIdentity;
   /** Marketing: this recipient's `https://…/u/TOKEN`. */
   unsubscribeUrl?: string | undefined;
-  /** Marketing: this recipient's preference page. */
-  preferencesUrl?: string | undefined;
   recipient: {
     name?: string | undefined;
     data?: Readonly<Record<string, unknown>> | undefined;
@@ -90,6 +93,28 @@ export interface RecipientSubstitutionInput {
         subjectRecipientFields: readonly string[];
       }
     | undefined;
+}
+
+/**
+ * The gateway values that are the same for every recipient of a message,
+ * by placeholder name (`grounds.sender`, …): written into the content when
+ * it is composed, HTML-escaped in the HTML part.
+ */
+export function messageGatewayValues(
+  kind: MessageKind,
+  identity: SenderIdentity,
+  topicName: string,
+  locale: string | undefined,
+): Record<string, string> {
+  const wording = WORDING[resolveLocale(locale)];
+  if (kind !== "marketing") return { "grounds.sender": wording.sender(identity) };
+  const contact = identity.contactEmail.trim();
+  return {
+    "grounds.sender": wording.commercialSender(identity),
+    "grounds.objection": wording.objection(contact === "" ? null : contact),
+    "grounds.unsubscribe_label": wording.unsubscribeLabel(topicName.trim()),
+    "grounds.preferences_label": wording.preferencesLabel,
+  };
 }
 
 /**
@@ -122,12 +147,6 @@ export function recipientSubstitutions(input: RecipientSubstitutionInput): Recor
   }
 
   put(
-    "sender",
-    kind === "marketing"
-      ? wording.commercialSender(input.identity)
-      : wording.sender(input.identity),
-  );
-  put(
     "why",
     wording.why(
       reason,
@@ -137,21 +156,14 @@ export function recipientSubstitutions(input: RecipientSubstitutionInput): Recor
   );
 
   if (kind === "marketing") {
-    const { unsubscribeUrl, preferencesUrl } = input;
+    const { unsubscribeUrl } = input;
     // CAN-SPAM 15 U.S.C. 7704(a)(3), Act 480/2004 §7(4)(c), RFC 8058: every
-    // marketing message carries a working, per-recipient unsubscribe.
+    // marketing message carries a working, per-recipient unsubscribe (and
+    // the preference page behind the same link).
     if (!unsubscribeUrl || !isSafeLink(unsubscribeUrl)) {
       throw new TypeError("A marketing message needs the recipient's unsubscribe URL.");
     }
-    if (!preferencesUrl || !isSafeLink(preferencesUrl)) {
-      throw new TypeError("A marketing message needs the recipient's preferences URL.");
-    }
-    const contact = input.identity.contactEmail.trim();
-    put("objection", wording.objection(contact === "" ? null : contact));
     put("unsubscribe_url", unsubscribeUrl);
-    put("unsubscribe_label", wording.unsubscribeLabel(input.topic.name.trim()));
-    put("preferences_url", preferencesUrl);
-    put("preferences_label", wording.preferencesLabel);
   }
 
   const { name, data = {} } = input.recipient;

@@ -61,8 +61,20 @@ function dateIn(locale: string, at: number): string {
     });
     dateFormats.set(locale, format);
   }
-  return format.format(at);
+  // A send words thousands of consent dates, most of them on few days.
+  const day = Math.floor(at / DAY_MS);
+  const key = `${locale} ${day}`;
+  let text = formattedDays.get(key);
+  if (text === undefined) {
+    text = format.format(day * DAY_MS);
+    if (formattedDays.size >= 4096) formattedDays.clear();
+    formattedDays.set(key, text);
+  }
+  return text;
 }
+
+const DAY_MS = 86_400_000;
+const formattedDays = new Map<string, string>();
 
 const en: Wording = {
   commercialSender: ({ legalName, address, registrationId }) =>

@@ -83,6 +83,7 @@ export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request:
     html: request.html,
     text: request.text,
     recipients: request.recipients,
+    locale: request.locale,
   });
   const mail: Omit<OutgoingMail, "personalizations"> = {
     from: request.from.name
@@ -135,10 +136,7 @@ export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request:
       basis: input.basis,
       consentGivenAt: consent ? Date.parse(consent.at) : null,
       topic,
-      identity,
       unsubscribeUrl,
-      // The page behind the unsubscribe link is also the preference center.
-      preferencesUrl: unsubscribeUrl ? `${unsubscribeUrl}#preferences` : undefined,
       recipient: { name: recipient.name, data: recipient.data },
       locale: request.locale,
       message: composed,

@@ -4,7 +4,7 @@ import { newId } from "../../domain/ids.js";
 import { ProblemError } from "../../problems.js";
 import { MAX_PERSONALIZATIONS } from "../delivery/provider.js";
 import type { Deps } from "../deps.js";
-import { appendJustifications } from "../proofs/append-justifications.js";
+import { appendJustifications, type JustificationDraft } from "../proofs/append-justifications.js";
 import type { TenantRow } from "../tenant.js";
 import { findTopic } from "../topics.js";
 import { composeFor, type SendRequest } from "./compose.js";
@@ -153,12 +153,23 @@ export async function proveMessage(
       ),
     );
   }
-  await appendJustifications(deps, tenant.id, drafts, alongside);
+  // Chained in delivery order: the rows of one chunk lie together in the
+  // table, so recording a chunk's outcome rewrites its own pages rather than
+  // a page for nearly every row. The answer keeps the request's order.
+  await appendJustifications(deps, tenant.id, inDeliveryOrder(drafts), alongside);
   decided.forEach((d, i) => {
     const draft = drafts[i];
     if (draft) d.draft = draft;
   });
   return chunkCount;
+}
+
+/** The sent recipients first, chunk by chunk, then the suppressed, each in the request's order. */
+function inDeliveryOrder(drafts: readonly JustificationDraft[]): JustificationDraft[] {
+  return [
+    ...drafts.filter((draft) => draft.chunk !== null),
+    ...drafts.filter((draft) => draft.chunk === null),
+  ];
 }
 
 function summarise(
