@@ -42,25 +42,8 @@ const MAX_TOKEN_CHARS = 1024;
 const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
 
 const KEY = Symbol("signed-token-key");
-const KEY_BYTES = Symbol("signed-token-key-bytes");
 
 type PreparedHmac = ReturnType<typeof hmac.create>;
-
-/** HMAC-SHA-256 of `message` under `key`, computed synchronously. */
-export type HmacSha256 = (key: Uint8Array, message: Uint8Array) => Uint8Array;
-
-/**
- * A platform's own synchronous HMAC-SHA-256, installed by its entry point
- * (Node's `crypto.createHmac` is several times faster than the portable one
- * on a send's thousands of tokens). It must compute the very same function
- * (the entry point's is tested against the portable one), so tokens signed
- * on one runtime verify on the other. Null: the portable implementation.
- */
-let platformHmac: HmacSha256 | null = null;
-
-export function useHmacSha256(implementation: HmacSha256 | null): void {
-  platformHmac = implementation;
-}
 
 /**
  * A signing key for one purpose, derived once per process. It holds an HMAC
@@ -71,7 +54,6 @@ export function useHmacSha256(implementation: HmacSha256 | null): void {
 export interface SignedTokenKey<Purpose extends string> {
   readonly purpose: Purpose;
   readonly [KEY]: PreparedHmac;
-  readonly [KEY_BYTES]: Uint8Array;
 }
 
 const encoder = new TextEncoder();
@@ -83,14 +65,11 @@ export function signedTokenKey<Purpose extends string>(
 ): SignedTokenKey<Purpose> {
   if (secret.length === 0) throw new TypeError("The token secret is empty.");
   const derived = hmac(sha256, encoder.encode(secret), encoder.encode(`grounds:${purpose}`));
-  return Object.freeze({ purpose, [KEY]: hmac.create(sha256, derived), [KEY_BYTES]: derived });
+  return Object.freeze({ purpose, [KEY]: hmac.create(sha256, derived) });
 }
 
 function tagOf(key: SignedTokenKey<string>, message: Uint8Array): Uint8Array {
-  const mac = platformHmac
-    ? platformHmac(key[KEY_BYTES], message)
-    : key[KEY].clone().update(message).digest();
-  return mac.subarray(0, TAG_BYTES);
+  return key[KEY].clone().update(message).digest().subarray(0, TAG_BYTES);
 }
 
 /** Signs `fields` issued at `issuedAt`. Throws a TypeError for what it cannot carry (a bug). */

@@ -14,14 +14,13 @@ import { confirmTokenKey } from "../domain/confirm-token.js";
 import { deriveKey, keyedHasher } from "../domain/digest.js";
 import { randomSecret } from "../domain/ids.js";
 import { useSha256 } from "../domain/proof/chain.js";
-import { useHmacSha256 } from "../domain/signed-token.js";
 import { unsubscribeTokenKey } from "../domain/unsubscribe-token.js";
 import { createApp } from "../http/app.js";
 import { backgroundTasks } from "../services/background.js";
 import type { Deps } from "../services/deps.js";
 import { operatorCredential } from "../services/operator-credential.js";
 import { fixedWindowLimiter } from "../services/rate-limiter.js";
-import { nodeHmacSha256, nodeSha256Hex } from "./node-sha256.js";
+import { nodeSha256Hex } from "./node-sha256.js";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
@@ -111,8 +110,6 @@ export async function createNodeGateway(
 ) {
   // The same SHA-256, native: a send hashes a justification per recipient.
   useSha256(nodeSha256Hex);
-  // And HMAC-SHA-256, native: a send signs an unsubscribe link per recipient.
-  useHmacSha256(nodeHmacSha256);
   // Before anything is opened: a wrong proxy list fails the start.
   const clientIp = clientAddressOf(config.trustedProxies);
   const dir = fileDatabaseDir(config.databaseUrl);

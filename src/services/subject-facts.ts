@@ -69,6 +69,13 @@ export async function erasedAtOf(
   );
 }
 
+/** The rows of a `SELECT json_group_array(json_array(…))`: one row, one JSON text. */
+async function jsonRows<T>(db: Database, query: SQL): Promise<T[]> {
+  const [row] = await db.all<Record<string, string | null>>(query);
+  const text = row ? Object.values(row)[0] : null;
+  return text ? (JSON.parse(text) as T[]) : [];
+}
+
 /**
  * Loads the facts and evidence of many subjects at once: two queries for any
  * number of subjects, never one per subject (deciding for thousands of
@@ -82,29 +89,47 @@ export async function loadSubjectHistories(
   const histories = new Map<string, SubjectHistory>();
   for (const key of subjectKeys) if (!histories.has(key)) histories.set(key, emptyHistory());
   if (histories.size === 0) return histories;
-  const keys = [...histories.keys()];
+  const keys = JSON.stringify([...histories.keys()]);
+  // Each read answers ONE row holding all its rows as a JSON array: thousands
+  // of rows cross from the engine as one string and one JSON.parse, several
+  // times faster than a row object each (the send's hot path).
   const [subjectRows, evidenceRows] = await Promise.all([
-    deps.db
-      .select({
-        subjectKey: subjects.subjectKey,
-        country: subjects.country,
-        subscriberType: subjects.subscriberType,
-        birthYear: subjects.birthYear,
-        ageVerified: subjects.ageVerified,
-      })
-      .from(subjects)
-      .where(and(eq(subjects.tenantId, tenantId), inJsonArray(subjects.subjectKey, keys))),
-    deps.db
-      .select({ ...storedEvidenceColumns, subjectKey: evidence.subjectKey })
-      .from(evidence)
-      .where(and(eq(evidence.tenantId, tenantId), inJsonArray(evidence.subjectKey, keys))),
+    jsonRows<[string, string | null, string | null, number | null, number | null]>(
+      deps.db,
+      sql`SELECT json_group_array(json_array(${subjects.subjectKey}, ${subjects.country},
+            ${subjects.subscriberType}, ${subjects.birthYear}, ${subjects.ageVerified}))
+          FROM ${subjects}
+          WHERE ${subjects.tenantId} = ${tenantId}
+            AND ${subjects.subjectKey} IN (SELECT value FROM json_each(${keys}))`,
+    ),
+    jsonRows<[string, string, string | null, number, Record<string, unknown>, string]>(
+      deps.db,
+      sql`SELECT json_group_array(json_array(${evidence.id}, ${evidence.kind}, ${evidence.topic},
+            ${evidence.occurredAt}, json(${evidence.data}), ${evidence.subjectKey}))
+          FROM ${evidence}
+          WHERE ${evidence.tenantId} = ${tenantId}
+            AND ${evidence.subjectKey} IN (SELECT value FROM json_each(${keys}))`,
+    ),
   ]);
-  for (const { subjectKey, ...facts } of subjectRows) {
+  for (const [subjectKey, country, subscriberType, birthYear, ageVerified] of subjectRows) {
     const history = histories.get(subjectKey);
-    if (history) history.facts = facts;
+    if (!history) continue;
+    history.facts = {
+      country,
+      subscriberType: subscriberType as SubjectFacts["subscriberType"],
+      birthYear,
+      ageVerified: ageVerified === null ? null : ageVerified === 1,
+    };
   }
-  for (const { subjectKey, ...row } of evidenceRows) {
+  for (const [id, kind, topic, occurredAt, data, subjectKey] of evidenceRows) {
     const history = histories.get(subjectKey);
+    const row: StoredEvidence = {
+      id,
+      kind: kind as StoredEvidence["kind"],
+      topic,
+      occurredAt,
+      data,
+    };
     const event = toDomainEvent(row);
     if (!history || !event) continue;
     history.evidence.push(event);
