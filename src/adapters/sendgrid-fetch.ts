@@ -17,11 +17,12 @@ import type {
   SendOptions,
 } from "../services/delivery/provider.js";
 import {
-  delayBefore,
+  type AttemptResult,
   isRetryableStatus,
   mailFields,
   retryHint,
   type SendGridOptions,
+  sendWithRetries,
   summariseBody,
   withDefaults,
 } from "./sendgrid-retry.js";
@@ -34,7 +35,8 @@ export interface FetchSendGridProviderOptions extends SendGridOptions {
 export function createFetchSendGridProvider(
   options: FetchSendGridProviderOptions = {},
 ): MailProvider {
-  const { apiUrl, policy, timeoutMs, sleep, random, now } = withDefaults(options);
+  const retry = withDefaults(options);
+  const { apiUrl, timeoutMs, now } = retry;
   const endpoint = `${apiUrl}/v3/mail/send`;
   // Looked up per call, not captured: tests and Workers may replace the global.
   const doFetch: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
@@ -50,18 +52,9 @@ export function createFetchSendGridProvider(
         return { status: "failed", error: `refused before sending: ${built.error}` };
       }
       const body = JSON.stringify(built.body);
-
-      for (let attempt = 1; ; attempt++) {
-        const result = await attemptSend(doFetch, endpoint, apiKey, body, timeoutMs, now);
-        if (result.kind === "accepted") {
-          return { status: "accepted", providerMessageId: result.messageId };
-        }
-        if (!result.retryable || attempt >= policy.maxAttempts) {
-          const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
-          return { status: "failed", error: `${result.summary}${tries}` };
-        }
-        await sleep(delayBefore(policy, attempt, result.retryAfterMs, random));
-      }
+      return sendWithRetries(retry, () =>
+        attemptSend(doFetch, endpoint, apiKey, body, timeoutMs, now),
+      );
     },
   };
 }
@@ -113,10 +106,6 @@ function address(a: MailAddress): MailAddress {
 function nonEmpty<T extends object>(o: T | undefined): T | undefined {
   return o && Object.keys(o).length > 0 ? o : undefined;
 }
-
-type AttemptResult =
-  | { kind: "accepted"; messageId: string | null }
-  | { kind: "failed"; retryable: boolean; retryAfterMs: number | null; summary: string };
 
 async function attemptSend(
   doFetch: typeof fetch,

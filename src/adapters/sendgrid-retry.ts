@@ -4,7 +4,11 @@
  * (sendgrid.ts, `@sendgrid/mail`) and the Workers one (sendgrid-fetch.ts, plain `fetch`), so both
  * retry and report alike. Pure: no runtime imports.
  */
-import type { OutgoingMail, Personalization } from "../services/delivery/provider.js";
+import type {
+  DeliveryOutcome,
+  OutgoingMail,
+  Personalization,
+} from "../services/delivery/provider.js";
 
 /** What both SendGrid providers are configured with. */
 export interface SendGridOptions {
@@ -53,6 +57,32 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** The longest single wait, also for a server's Retry-After. */
   maxDelayMs: number;
+}
+
+/** What one attempt at `mail/send` came to. */
+export type AttemptResult =
+  | { kind: "accepted"; messageId: string | null }
+  | { kind: "failed"; retryable: boolean; retryAfterMs: number | null; summary: string };
+
+/**
+ * Attempts a chunk until SendGrid accepts it, refuses it for good, or the policy's attempts are
+ * spent, waiting `delayBefore` between attempts: the one retry loop of both providers.
+ */
+export async function sendWithRetries(
+  { policy, sleep, random }: Pick<ReturnType<typeof withDefaults>, "policy" | "sleep" | "random">,
+  attempt: () => Promise<AttemptResult>,
+): Promise<DeliveryOutcome> {
+  for (let attempts = 1; ; attempts++) {
+    const result = await attempt();
+    if (result.kind === "accepted") {
+      return { status: "accepted", providerMessageId: result.messageId };
+    }
+    if (!result.retryable || attempts >= policy.maxAttempts) {
+      const tries = attempts > 1 ? ` (after ${attempts} attempts)` : "";
+      return { status: "failed", error: `${result.summary}${tries}` };
+    }
+    await sleep(delayBefore(policy, attempts, result.retryAfterMs, random));
+  }
 }
 
 /** 429 is a rate limit and 5xx transient; every other 4xx would be refused again. */

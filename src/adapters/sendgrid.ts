@@ -32,12 +32,13 @@ import type {
   SendOptions,
 } from "../services/delivery/provider.js";
 import {
+  type AttemptResult,
   clean,
-  delayBefore,
   isRetryableStatus,
   mailFields,
   retryHint,
   type SendGridOptions,
+  sendWithRetries,
   summariseBody,
   withDefaults,
 } from "./sendgrid-retry.js";
@@ -48,7 +49,8 @@ export type SendGridProviderOptions = SendGridOptions;
 const CLIENT_CACHE_SIZE = 64;
 
 export function createSendGridProvider(options: SendGridProviderOptions = {}): MailProvider {
-  const { apiUrl, policy, timeoutMs, sleep, random, now } = withDefaults(options);
+  const retry = withDefaults(options);
+  const { apiUrl, timeoutMs, now } = retry;
 
   const services = new Map<string, MailService>();
   const serviceFor = (apiKey: string): MailService => {
@@ -76,23 +78,12 @@ export function createSendGridProvider(options: SendGridProviderOptions = {}): M
       const apiKey = sendOptions.apiKey || options.apiKey;
       if (!apiKey) return { status: "failed", error: "no SendGrid API key configured" };
       const service = serviceFor(apiKey);
-
-      for (let attempt = 1; ; attempt++) {
-        // Rebuilt per attempt: the client writes its own flags into the object it is given.
-        const built = toMailData(mail);
-        if ("error" in built) {
-          return { status: "failed", error: `refused before sending: ${built.error}` };
-        }
-        const result = await attemptSend(service, built.data, now);
-        if (result.kind === "accepted") {
-          return { status: "accepted", providerMessageId: result.messageId };
-        }
-        if (!result.retryable || attempt >= policy.maxAttempts) {
-          const tries = attempt > 1 ? ` (after ${attempt} attempts)` : "";
-          return { status: "failed", error: `${result.summary}${tries}` };
-        }
-        await sleep(delayBefore(policy, attempt, result.retryAfterMs, random));
+      const checked = toMailData(mail);
+      if ("error" in checked) {
+        return { status: "failed", error: `refused before sending: ${checked.error}` };
       }
+      // A fresh copy per attempt: the client writes its own flags into the object it is given.
+      return sendWithRetries(retry, () => attemptSend(service, structuredClone(checked.data), now));
     },
   };
 }
@@ -139,10 +130,6 @@ function toMailData(mail: OutgoingMail): { data: MailDataRequired } | { error: s
 
 // ---------------------------------------------------------------------------------------------
 // One attempt, classified
-
-type AttemptResult =
-  | { kind: "accepted"; messageId: string | null }
-  | { kind: "failed"; retryable: boolean; retryAfterMs: number | null; summary: string };
 
 async function attemptSend(
   service: MailService,
