@@ -2,6 +2,7 @@ import { and, count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evidence, providerEvents } from "../../src/db/schema.js";
 import { normaliseAddress } from "../../src/domain/address.js";
+import type { WebhookReport } from "../../src/services/webhooks/receive-sendgrid-events.js";
 import { ago, decisionOf, erase, expectProblem, grant } from "../http/helpers.js";
 import { databaseOf } from "../support/database.js";
 import { createTenantWithTopics } from "../support/gateway.js";
@@ -33,22 +34,6 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
   let keys: WebhookKeys;
   let other: { tenantId: string; key: string; keys: WebhookKeys };
 
-  interface Report {
-    received: number;
-    duplicates: number;
-    applied: number;
-    ignored: number;
-    unmatched: number;
-    invalid: number;
-    evidence: number;
-    unmatchedEvents: {
-      sgEventId: string;
-      event: string;
-      justificationId: string | null;
-      detail: string;
-    }[];
-  }
-
   beforeAll(async () => {
     gw = await runtime.start();
     services = await servicesBeside(gw);
@@ -79,11 +64,11 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
     return email;
   }
 
-  async function post(events: unknown[], target = { tenantId, keys }): Promise<Report> {
+  async function post(events: unknown[], target = { tenantId, keys }): Promise<WebhookReport> {
     const res = await postWebhook(gw, target.tenantId, target.keys, events);
     const text = await res.text();
     expect(res.status, text).toBe(200);
-    return JSON.parse(text) as Report;
+    return JSON.parse(text) as WebhookReport;
   }
 
   async function counts() {

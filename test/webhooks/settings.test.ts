@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tenantSettings, tenants } from "../../src/db/schema.js";
+import type { SettingsView } from "../../src/services/settings/settings.js";
 import { tenantSendGridKey } from "../../src/services/settings/tenant-sendgrid-key.js";
 import { createKey, expectProblem } from "../http/helpers.js";
 import { databaseOf } from "../support/database.js";
@@ -35,22 +36,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
     const res = await gw.request("/v1/settings", { key: k });
     const text = await res.text();
     expect(res.status, text).toBe(200);
-    return { body: JSON.parse(text) as SettingsBody, text };
-  }
-
-  interface SettingsBody {
-    sendgrid: {
-      apiKey: { set: boolean; setAt: string | null };
-      webhookPublicKey: string | null;
-      webhookUrl: string;
-      asmGroups: Record<string, string>;
-      categories: Record<string, string>;
-    };
-    retention: {
-      proofDays: number;
-      consentLifetimeMonths: number | null;
-      softOptInMonths: number | null;
-    };
+    return { body: JSON.parse(text) as SettingsView, text };
   }
 
   describe("settings", () => {
