@@ -11,7 +11,7 @@ import { createSendGridProvider } from "../adapters/sendgrid.js";
 import type { Config } from "../config.js";
 import { openDatabase } from "../db/node.js";
 import { confirmTokenKey } from "../domain/confirm-token.js";
-import { deriveKey, keyedHasher } from "../domain/digest.js";
+import { deriveKey } from "../domain/digest.js";
 import { randomSecret } from "../domain/ids.js";
 import { useSha256 } from "../domain/proof/chain.js";
 import { unsubscribeTokenKey } from "../domain/unsubscribe-token.js";
@@ -20,7 +20,7 @@ import { backgroundTasks } from "../services/background.js";
 import type { Deps } from "../services/deps.js";
 import { operatorCredential } from "../services/operator-credential.js";
 import { fixedWindowLimiter } from "../services/rate-limiter.js";
-import { nodeSha256Hex } from "./node-sha256.js";
+import { nodeKeyedHasher, nodeSha256Hex } from "./node-hashes.js";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
@@ -127,7 +127,8 @@ export async function createNodeGateway(
   const deps: Deps = {
     db,
     clock,
-    subjectKeyHasher: keyedHasher(secret, "subject"),
+    // Native and the same function (node-hashes.ts): one per recipient of a send.
+    subjectKeyHasher: nodeKeyedHasher(secret, "subject"),
     operatorTokenHash: operator.hash,
     tokenKey: unsubscribeTokenKey(secret),
     confirmTokenKey: confirmTokenKey(secret),

@@ -1,13 +1,14 @@
 import canonicalize from "canonicalize";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { keyedHasher } from "../../src/domain/digest.js";
 import {
   canonicalJson,
   portableSha256Hex,
   sha256HexSync,
   useSha256,
 } from "../../src/domain/proof/chain.js";
-import { nodeSha256Hex } from "../../src/entry/node-sha256.js";
+import { nodeKeyedHasher, nodeSha256Hex } from "../../src/entry/node-hashes.js";
 
 /**
  * The chain's hashes are only re-computable by an auditor if the canonical
@@ -80,6 +81,25 @@ describe("SHA-256 implementations", () => {
     );
     expect(nodeSha256Hex("")).toBe(
       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    );
+  });
+
+  it("Node's native keyed hash computes the same subject keys as the portable one", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 80 }),
+        fc.string({ unit: "grapheme", maxLength: 300 }),
+        (secret, text) => {
+          expect(nodeKeyedHasher(secret, "subject")(text)).toBe(
+            keyedHasher(secret, "subject")(text),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Per purpose, as the portable one: the same text under another purpose differs.
+    expect(nodeKeyedHasher("s", "subject")("jan@example.cz")).not.toBe(
+      nodeKeyedHasher("s", "token")("jan@example.cz"),
     );
   });
 

@@ -36,9 +36,9 @@ export function decide(input: DecisionInput): Decision {
     const trace: TraceStep[] = [
       ...primary.trace,
       {
-        rule: "strict-mode",
-        outcome: "skipped",
         detail: `strict mode: ${primary.ruleSet} suppresses already, ${ruleSetRef(eu)} not needed`,
+        outcome: "skipped",
+        rule: "strict-mode",
         ruleSet: combined,
       },
     ];
@@ -49,9 +49,9 @@ export function decide(input: DecisionInput): Decision {
   const trace = [...primary.trace, ...alsoEu.trace];
   if (alsoEu.decision === "suppress") {
     trace.push({
-      rule: "strict-mode",
-      outcome: "decided",
       detail: `strict mode: ${primary.ruleSet} allows it, but ${ruleSetRef(eu)} does not`,
+      outcome: "decided",
+      rule: "strict-mode",
       ruleSet: combined,
     });
     return { ...alsoEu, ruleSet: combined, evidence, trace };
@@ -59,9 +59,9 @@ export function decide(input: DecisionInput): Decision {
   // Both allow it. Where they name different bases, the EU basis is the one
   // that satisfies both laws (it is the stricter one), so it is the one given.
   trace.push({
-    rule: "strict-mode",
-    outcome: "passed",
     detail: `strict mode: ${primary.ruleSet} (${primary.basis}) and ${ruleSetRef(eu)} (${alsoEu.basis}) both allow it`,
+    outcome: "passed",
+    rule: "strict-mode",
     ruleSet: combined,
   });
   return { ...alsoEu, ruleSet: combined, evidence, trace };
@@ -115,8 +115,10 @@ function latest(
   return undefined;
 }
 
+// Members in name order, as the proof hashes them (RFC 8785): the hash of a
+// justification then serialises it as it is, with no sorted copy.
 function ref(event: EvidenceEvent): EvidenceRef {
-  return { id: event.id, kind: event.kind, at: isoTime(event.at) };
+  return { at: isoTime(event.at), id: event.id, kind: event.kind };
 }
 
 function mergeRefs(a: EvidenceRef[], b: EvidenceRef[]): EvidenceRef[] {
@@ -137,9 +139,12 @@ class Reasoning {
     detail: string,
     evidence: readonly EvidenceEvent[] = [],
   ): void {
-    const step: TraceStep = { rule, outcome, detail, ruleSet: this.ruleSetId };
-    if (evidence.length > 0) step.evidence = evidence.map((e) => e.id);
-    this.trace.push(step);
+    // Members in name order, as the proof hashes them (see `ref`).
+    this.trace.push(
+      evidence.length > 0
+        ? { detail, evidence: evidence.map((e) => e.id), outcome, rule, ruleSet: this.ruleSetId }
+        : { detail, outcome, rule, ruleSet: this.ruleSetId },
+    );
   }
 
   rest(...events: EvidenceEvent[]): void {

@@ -86,7 +86,8 @@ export function draftFor(
     ruleSet: decision.ruleSet,
     evidence: decision.evidence.map((ref) => {
       const row = history.rows.get(ref.id);
-      return row ? { ...ref, hash: evidenceHash(row) } : ref;
+      // Members in name order, as the proof hashes them (RFC 8785).
+      return row ? { at: ref.at, hash: evidenceHash(row), id: ref.id, kind: ref.kind } : ref;
     }),
     trace: decision.trace,
     decidedAt: now,

@@ -50,11 +50,17 @@ export function justificationContent(
   };
 }
 
-/** A shallow copy of an object with its members in name order (anything else as it is). */
+/**
+ * An object with its members in name order: itself when they are already
+ * (as the core builds trace steps and evidence references), else a shallow
+ * sorted copy (rows read back from older versions). Anything else as it is.
+ */
 function inNameOrder(value: unknown): unknown {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  const names = Object.keys(value);
+  if (names.every((name, i) => i === 0 || (names[i - 1] as string) < name)) return value;
   const copy: Record<string, unknown> = {};
-  for (const name of Object.keys(value).sort()) {
+  for (const name of names.sort()) {
     copy[name] = (value as Record<string, unknown>)[name];
   }
   return copy;

@@ -44,18 +44,18 @@ export function confirmationDecision(
   const ids = pending.map((p) => p.id);
   if (decision.decision === "send") {
     trace.push({
-      rule: "double-opt-in",
-      outcome: "decided",
       detail: `a request to confirm the subscription to ${topicIds.join(", ")} the person asked for (GDPR Art. 6(1)(b)); sent once, advertises nothing`,
-      ruleSet: decision.ruleSet,
       evidence: ids,
+      outcome: "decided",
+      rule: "double-opt-in",
+      ruleSet: decision.ruleSet,
     });
   }
   return {
     ...decision,
     evidence: [
       ...decision.evidence,
-      ...pending.map((p) => ({ id: p.id, kind: "consent-granted" as const, at: p.at })),
+      ...pending.map((p) => ({ at: p.at, id: p.id, kind: "consent-granted" as const })),
     ],
     trace,
   };
