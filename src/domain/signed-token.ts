@@ -138,11 +138,14 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 const ID = /^([a-z][a-z0-9]{0,31})_((?:[0-9a-f]{2})+)$/;
 const HEX = /^(?:[0-9a-f]{2})+$/;
 
+/** Writes a token's bytes into one growing buffer (a send signs a token per recipient). */
 class ByteWriter {
-  private readonly parts: number[] = [];
+  private buffer = new Uint8Array(128);
+  private length = 0;
 
   u8(value: number): void {
-    this.parts.push(value & 0xff);
+    this.room(1);
+    this.buffer[this.length++] = value & 0xff;
   }
 
   u48(value: number): void {
@@ -155,25 +158,51 @@ class ByteWriter {
     if (id?.[1] && id[2] && id[2].length <= 510) {
       this.u8(2);
       this.raw(encoder.encode(id[1]));
-      this.raw(hexToBytes(id[2]));
+      this.hex(id[2]);
     } else if (HEX.test(value) && value.length <= 510) {
       this.u8(1);
-      this.raw(hexToBytes(value));
+      this.hex(value);
     } else {
       this.u8(0);
       this.raw(encoder.encode(value));
     }
   }
 
+  /** Length-prefixed bytes. */
   private raw(bytes: Uint8Array): void {
     if (bytes.length > 255) throw new TypeError("A token field is longer than 255 bytes.");
     this.u8(bytes.length);
-    for (const byte of bytes) this.parts.push(byte);
+    this.room(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** Length-prefixed bytes of lower-case hex (already matched by ID or HEX), decoded in place. */
+  private hex(hex: string): void {
+    const count = hex.length / 2;
+    this.u8(count);
+    this.room(count);
+    for (let i = 0; i < count; i++) {
+      this.buffer[this.length++] =
+        (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
+    }
+  }
+
+  private room(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + bytes));
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
   }
 
   bytes(): Uint8Array {
-    return Uint8Array.from(this.parts);
+    return this.buffer.subarray(0, this.length);
   }
+}
+
+/** The value of one lower-case hex digit's character code. */
+function nibble(code: number): number {
+  return code <= 57 ? code - 48 : code - 87;
 }
 
 class ByteReader {
@@ -233,22 +262,33 @@ class ByteReader {
   }
 }
 
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
 function bytesToHex(bytes: Uint8Array): string {
   let out = "";
   for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
   return out;
 }
 
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** Base64url without padding (RFC 4648 §5). */
 function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  let out = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out +=
+      BASE64URL_ALPHABET.charAt(n >>> 18) +
+      BASE64URL_ALPHABET.charAt((n >>> 12) & 63) +
+      BASE64URL_ALPHABET.charAt((n >>> 6) & 63) +
+      BASE64URL_ALPHABET.charAt(n & 63);
+  }
+  const rest = bytes.length - i;
+  if (rest > 0) {
+    const n = ((bytes[i] ?? 0) << 16) | (rest === 2 ? (bytes[i + 1] ?? 0) << 8 : 0);
+    out += BASE64URL_ALPHABET.charAt(n >>> 18) + BASE64URL_ALPHABET.charAt((n >>> 12) & 63);
+    if (rest === 2) out += BASE64URL_ALPHABET.charAt((n >>> 6) & 63);
+  }
+  return out;
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
