@@ -39,6 +39,22 @@ describe("unsubscribe tokens", () => {
     expect(verifyUnsubscribeToken(key, token, issuedAt + 1000)).toEqual(payload);
   });
 
+  it("keeps its layout: a token signed by an earlier version still reads the same", () => {
+    // Links already in people's mailboxes must keep working after an upgrade,
+    // so the bytes of a token (signed-token.ts) never change for a version.
+    const fixed: UnsubscribeTokenPayload = {
+      tenantId: "ten_019ab04e2a13712f8d3c5e7a9b1c2d3e",
+      subjectKey: payload.subjectKey,
+      topic: "newsletter",
+      messageId: "msg_019ab04e2a137b4c9e8f0a1b2c3d4e5f",
+      issuedAt,
+    };
+    const earlier =
+      "AQGasAy40wIDdGVuEAGasE4qE3EvjTxeepscLT4BIJ-G0IGITH1lmi_qoMVa0BWjv08bKwuCLNFdbBWw8AoIAApuZXdzbGV0dGVyAgNtc2cQAZqwTioTe0yejwobLD1OX2Xi7k9lyIAkdMUoAXEcoeE";
+    expect(signUnsubscribeToken(key, fixed)).toBe(earlier);
+    expect(verifyUnsubscribeToken(key, earlier, issuedAt + DAY)).toEqual(fixed);
+  });
+
   it("is URL-safe base64url and compact", () => {
     const token = signUnsubscribeToken(key, payload);
     expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
