@@ -28,13 +28,15 @@ export function justificationContent(
     | "supersedes"
   >,
 ) {
-  // Members in canonical (sorted) order: canonicalJson then writes the
-  // content with one JSON.stringify (the hashed text is the same either way).
+  // Members in canonical (sorted) order, as the core builds trace steps and
+  // evidence references too: canonicalJson then writes the content with one
+  // JSON.stringify. A row stored in another order (older versions) takes
+  // canonicalJson's sorting path; the hashed text is the same either way.
   return {
     basis: row.basis,
     decidedAt: new Date(row.decidedAt).toISOString(),
     decision: row.decision,
-    evidence: row.evidence.map(inNameOrder),
+    evidence: row.evidence,
     id: row.id,
     message: row.messageId,
     prev: row.prevHash,
@@ -45,23 +47,7 @@ export function justificationContent(
     supersedes: row.supersedes,
     tenant: row.tenantId,
     topic: row.topic,
-    trace: row.trace.map(inNameOrder),
+    trace: row.trace,
     v: 1,
   };
-}
-
-/**
- * An object with its members in name order: itself when they are already
- * (as the core builds trace steps and evidence references), else a shallow
- * sorted copy (rows read back from older versions). Anything else as it is.
- */
-function inNameOrder(value: unknown): unknown {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
-  const names = Object.keys(value);
-  if (names.every((name, i) => i === 0 || (names[i - 1] as string) < name)) return value;
-  const copy: Record<string, unknown> = {};
-  for (const name of names.sort()) {
-    copy[name] = (value as Record<string, unknown>)[name];
-  }
-  return copy;
 }
