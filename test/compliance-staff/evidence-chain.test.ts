@@ -2,7 +2,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config.js";
 import { chainHeads, evidence } from "../../src/db/schema.js";
 import { normaliseAddress } from "../../src/domain/address.js";
 import { newId } from "../../src/domain/ids.js";
@@ -13,7 +12,6 @@ import {
   ExportVerifier,
   fromCsv,
 } from "../../src/domain/proof/export-format.js";
-import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { subjectKeyOf } from "../../src/services/deps.js";
 import { adoptUnchainedEvidence } from "../../src/services/evidence/adopt-unchained-evidence.js";
 import { appendEvidence } from "../../src/services/evidence/append-evidence.js";
@@ -22,13 +20,13 @@ import { runRetention } from "../../src/services/proofs/run-retention.js";
 import { consentBody, createKey, erase, grant, write } from "../http/helpers.js";
 import { finished, fixture, postImport } from "../imports/helpers.js";
 import {
+  anotherGatewayOn,
   createTenantWithTopics,
-  OPERATOR_TOKEN,
-  SECRET,
+  environmentOf,
   startTestGateway,
   type TestGateway,
 } from "../support/gateway.js";
-import { appendMany, cliEnv, grounds } from "./support.js";
+import { appendMany, grounds } from "./support.js";
 
 /**
  * The evidence chain (DESIGN §6, issue #6): every evidence event of a tenant
@@ -424,14 +422,7 @@ describe("concurrent writers never fork the chain", () => {
 
   it("two gateways on one database file, writing at once", async () => {
     const t = await tenant("Two gateways");
-    const second = await createNodeGateway(
-      readConfig({
-        DATABASE_URL: `file:${gw.dbPath}`,
-        GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
-        GROUNDS_SECRET: SECRET,
-      }),
-      { clock: gw.clock },
-    );
+    const second = await anotherGatewayOn(gw);
     try {
       const on = (app: typeof second.app, i: number) =>
         app.fetch(
@@ -467,14 +458,7 @@ describe("two writers that read the same head (another process appended in betwe
   it("one batch commits; the other fails whole, is planned again on the new head, and commits after it", async () => {
     const t = await tenant("Same head");
     await consents(t, 2);
-    const second = await createNodeGateway(
-      readConfig({
-        DATABASE_URL: `file:${gw.dbPath}`,
-        GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
-        GROUNDS_SECRET: SECRET,
-      }),
-      { clock: gw.clock },
-    );
+    const second = await anotherGatewayOn(gw);
     // Each writer's first plan waits until both have read the head: they
     // are linked after the same head, as two processes racing would be.
     let arrived = 0;
@@ -613,7 +597,7 @@ describe("an export of the evidence chain verifies offline", () => {
     const file = join(gw.dir, "evidence.csv");
     const exported = await grounds(
       ["export", "--tenant", t.tenantId, "--chain", "evidence", "--format", "csv", "--out", file],
-      cliEnv(gw),
+      environmentOf(gw),
     );
     expect(exported.code).toBe(0);
     expect(exported.stdout).toContain("3 evidence events");

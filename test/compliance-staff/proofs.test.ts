@@ -11,8 +11,8 @@ import {
   fromCsv,
 } from "../../src/domain/proof/export-format.js";
 import { exportProofs } from "../../src/services/proofs/export-proofs.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { appendMany, cliEnv, grounds, tenantWithKeys } from "./support.js";
+import { environmentOf, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { appendMany, grounds, tenantWithKeys } from "./support.js";
 
 /** Proof export (GET /v1/proofs, `grounds export`) and integrity (GET /v1/integrity, `grounds verify`). */
 
@@ -311,7 +311,7 @@ describe("tampering", () => {
     const out = join(gw.dir, "cli-export.csv");
     const exported = await grounds(
       ["export", "--tenant", a.tenantId, "--format", "csv", "--out", out],
-      cliEnv(gw),
+      environmentOf(gw),
     );
     expect(exported.stderr).toContain("100%");
     expect(exported).toMatchObject({ code: 0 });

@@ -6,20 +6,11 @@ import {
   type JustificationDraft,
 } from "../../src/services/proofs/append-justifications.js";
 import { runGrounds } from "../support/cli.js";
-import { OPERATOR_TOKEN, SECRET, TENANT, type TestGateway } from "../support/gateway.js";
+import { OPERATOR_TOKEN, TENANT, type TestGateway } from "../support/gateway.js";
 
 /** Runs `grounds …` in a process of its own, as users do (export and verify take longer). */
 export function grounds(args: string[], env: Record<string, string> = {}) {
   return runGrounds(args, env, 60_000);
-}
-
-/** The environment the CLI needs to open a test gateway's database. */
-export function cliEnv(gw: TestGateway): Record<string, string> {
-  return {
-    DATABASE_URL: `file:${gw.dbPath}`,
-    GROUNDS_SECRET: SECRET,
-    GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
-  };
 }
 
 /** A tenant with an admin key and a compliance:read key. */

@@ -5,8 +5,7 @@ import { EXIT } from "../../src/cli/command.js";
 import { runCli } from "../../src/cli/run.js";
 import {
   createTenantWithTopics,
-  OPERATOR_TOKEN,
-  SECRET,
+  environmentOf,
   startTestGateway,
   type TestGateway,
 } from "../support/gateway.js";
@@ -21,11 +20,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   gateway = await startTestGateway();
   ({ key, tenantId } = await createTenantWithTopics(gateway));
-  env = {
-    DATABASE_URL: `file:${gateway.dbPath}`,
-    GROUNDS_SECRET: SECRET,
-    GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
-  };
+  env = environmentOf(gateway);
 });
 
 afterAll(async () => {

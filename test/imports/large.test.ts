@@ -1,14 +1,11 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config.js";
 import { importChunks, imports } from "../../src/db/schema.js";
-import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { receiveImport } from "../../src/services/imports/jobs.js";
 import { processImport, resumeImports } from "../../src/services/imports/process.js";
 import {
+  anotherGatewayOn,
   createTenantWithTopics,
-  OPERATOR_TOKEN,
-  SECRET,
   startTestGateway,
   type TestGateway,
 } from "../support/gateway.js";
@@ -105,14 +102,7 @@ describe("a large file", () => {
     expect(progress).toBeLessThan(1);
 
     // A new gateway on the same database file takes it up on start.
-    const restarted = await createNodeGateway(
-      readConfig({
-        DATABASE_URL: `file:${gateway.dbPath}`,
-        GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
-        GROUNDS_SECRET: SECRET,
-      }),
-      { clock: gateway.clock },
-    );
+    const restarted = await anotherGatewayOn(gateway);
     try {
       await resumeImports(restarted.deps);
     } finally {

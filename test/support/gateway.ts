@@ -38,12 +38,8 @@ export async function startTestGateway(
 ) {
   const dir = mkdtempSync(join(tmpdir(), "grounds-test-"));
   const clock = options.clock ?? testClock();
-  const config = readConfig({
-    DATABASE_URL: `file:${join(dir, "grounds.db")}`,
-    GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
-    GROUNDS_SECRET: SECRET,
-    ...options.env,
-  });
+  const dbPath = join(dir, "grounds.db");
+  const config = readConfig({ ...environmentOf({ dbPath }), ...options.env });
   const gateway = await createNodeGateway(config, {
     clock,
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
@@ -76,7 +72,6 @@ export async function startTestGateway(
       ),
     );
   };
-  const dbPath = join(dir, "grounds.db");
   return {
     ...gateway,
     runtime: "node" as const,
@@ -93,6 +88,20 @@ export async function startTestGateway(
 }
 
 export type TestGateway = Awaited<ReturnType<typeof startTestGateway>>;
+
+/** The environment another process needs to open a test gateway's database as it does (the CLI). */
+export function environmentOf(gateway: { dbPath: string }): Record<string, string> {
+  return {
+    DATABASE_URL: `file:${gateway.dbPath}`,
+    GROUNDS_OPERATOR_TOKEN: OPERATOR_TOKEN,
+    GROUNDS_SECRET: SECRET,
+  };
+}
+
+/** Another gateway on the same database file and clock: a second instance, or the first restarted. */
+export function anotherGatewayOn(gateway: TestGateway) {
+  return createNodeGateway(readConfig(environmentOf(gateway)), { clock: gateway.clock });
+}
 
 export const TENANT = {
   name: "Optika",
