@@ -6,13 +6,14 @@ import type { Database } from "./database.js";
 import * as schema from "./schema.js";
 
 /**
- * The native libsql driver never frees a prepared statement
- * (tursodatabase/libsql-js#153), and @libsql/client prepares one for every
- * statement it runs on an embedded file, so the gateway's memory grew with
- * every query. `patches/@libsql+client+*.patch` (applied by `npm install`'s
+ * The native libsql driver frees a prepared statement only when the event
+ * loop next turns (tursodatabase/libsql-js#153), and on an embedded file a
+ * run of awaited queries never lets it turn: @libsql/client prepared one for
+ * every statement, so an import or a large send held thousands of them until
+ * it ended. `patches/@libsql+client+*.patch` (applied by `npm install`'s
  * postinstall) makes the client re-use one statement per SQL text and
  * connection; its marker tells that it was applied. Without it, refuse to
- * open a file rather than leak until the process runs out of memory.
+ * open a file rather than grow by megabytes per thousand statements.
  */
 export function statementCacheCapacity(): number | undefined {
   const capacity: unknown = (sqlite3Client as Record<string, unknown>).STATEMENT_CACHE_CAPACITY;
