@@ -106,7 +106,7 @@ try {
   const rawRates: number[] = [];
   const sendRates: number[] = [];
   const databaseRates: number[] = [];
-  // drizzle keeps the client it was given as `$client` (its type leaves it out).
+  // drizzle keeps the client it was given as `$client` (the Database type leaves it out).
   const database = timeDatabase((deps.db as typeof deps.db & { $client: Client }).$client);
   let result: Awaited<ReturnType<typeof sendMessage>> | undefined;
   for (let round = 1; round <= ROUNDS; round++) {
