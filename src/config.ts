@@ -11,7 +11,7 @@ const ConfigSchema = v.object({
   ),
   DATABASE_URL: v.optional(v.pipe(v.string(), v.nonEmpty()), "file:./data/grounds.db"),
   DATABASE_AUTH_TOKEN: v.optional(v.string()),
-  PUBLIC_URL: v.optional(v.pipe(v.string(), v.url()), "http://localhost:8787"),
+  PUBLIC_URL: v.optional(v.pipe(v.string(), v.url())),
   GROUNDS_OPERATOR_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "at least 16 characters"))),
   GROUNDS_SECRET: v.optional(v.pipe(v.string(), v.minLength(32, "at least 32 characters"))),
   SENDGRID_API_KEY: v.optional(v.string()),
@@ -54,7 +54,9 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     port: c.PORT,
     databaseUrl: c.DATABASE_URL,
     databaseAuthToken: c.DATABASE_AUTH_TOKEN,
-    publicUrl: c.PUBLIC_URL.replace(/\/$/, ""),
+    // Unset: the gateway on this machine, on the port it listens on, so the
+    // links in mail and pages work when PORT alone is changed.
+    publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/$/, ""),
     operatorToken: c.GROUNDS_OPERATOR_TOKEN,
     secret: c.GROUNDS_SECRET,
     sendgridApiKey: c.SENDGRID_API_KEY,
