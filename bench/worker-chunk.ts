@@ -32,7 +32,8 @@ import { sendMessage } from "../src/services/messages/send-message.js";
 import { loadTenant } from "../src/services/tenant.js";
 import { consentData, seedEvidence } from "../test/messages/seed.js";
 import { databaseOf } from "../test/support/database.js";
-import { OPERATOR_TOKEN, SECRET, TENANT } from "../test/support/gateway.js";
+import { createTenantWithTopics, OPERATOR_TOKEN, SECRET } from "../test/support/gateway.js";
+import { gatewayRequest } from "../test/support/gateway-under-test.js";
 import { startSendGridServer } from "../test/support/sendgrid-server.js";
 import { startTestWorker } from "../test/support/worker.js";
 
@@ -127,28 +128,12 @@ async function measureWorkerd() {
     const cpuAll = () => new Map(pids.map((pid) => [pid, cpuOf(pid)]));
     const sched = (m: Map<number, { schedMs: number }>, pid: number) => m.get(pid)?.schedMs ?? 0;
 
-    const created = await worker.request("/v1/tenants", {
-      method: "POST",
-      key: OPERATOR_TOKEN,
-      json: TENANT,
-    });
-    if (created.status !== 201) throw new Error(`tenant: ${await created.text()}`);
-    const { tenant, adminKey } = (await created.json()) as {
-      tenant: { id: string };
-      adminKey: { key: string };
-    };
-    const key = adminKey.key;
-    const topic = await worker.request("/v1/topics", {
-      method: "POST",
-      key,
-      json: { id: "tips", name: "Tips", class: "marketing", categories: ["accessories"] },
-    });
-    if (topic.status !== 201) throw new Error(`topic: ${await topic.text()}`);
+    const { tenantId, key } = await createTenantWithTopics(worker);
     // Everyone consented a month ago: every recipient is sent, every chunk full.
     const at = Date.now() - 30 * 86_400_000;
     await seedEvidence(
       { deps: node.deps, clock: Date.now },
-      tenant.id,
+      tenantId,
       Array.from({ length: N }, (_, i) => ({
         email: email(i),
         kind: "consent-granted" as const,
@@ -266,29 +251,14 @@ async function measureNode() {
   );
   try {
     const { deps } = gateway;
-    const created = await gateway.app.fetch(
-      new Request("http://grounds.test/v1/tenants", {
-        method: "POST",
-        headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, "content-type": "application/json" },
-        body: JSON.stringify(TENANT),
-      }),
-    );
-    const { tenant, adminKey } = (await created.json()) as {
-      tenant: { id: string };
-      adminKey: { key: string };
-    };
-    const topic = await gateway.app.fetch(
-      new Request("http://grounds.test/v1/topics", {
-        method: "POST",
-        headers: { authorization: `Bearer ${adminKey.key}`, "content-type": "application/json" },
-        body: JSON.stringify({ id: "tips", name: "Tips", class: "marketing" }),
-      }),
-    );
-    if (topic.status !== 201) throw new Error(`topic: ${await topic.text()}`);
+    const { tenantId } = await createTenantWithTopics({
+      request: async (path, init) =>
+        gateway.app.fetch(gatewayRequest("http://grounds.test", path, init)),
+    });
     const at = deps.clock() - 30 * 86_400_000;
     await seedEvidence(
       { deps, clock: deps.clock },
-      tenant.id,
+      tenantId,
       Array.from({ length: N }, (_, i) => ({
         email: email(i),
         kind: "consent-granted" as const,
@@ -302,7 +272,7 @@ async function measureNode() {
     deps.enqueueChunks = async (tenantId, messageId, chunks) => {
       for (const chunk of chunks) jobs.push({ tenantId, messageId, chunk });
     };
-    const tenantRow = await loadTenant(deps, tenant.id);
+    const tenantRow = await loadTenant(deps, tenantId);
     await sendMessage(deps, tenantRow, sendRequest());
     const perChunk: number[] = [];
     for (const job of jobs) {

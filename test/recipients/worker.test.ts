@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consentBody } from "../http/helpers.js";
-import { OPERATOR_TOKEN, TENANT } from "../support/gateway.js";
+import { createTenantWithTopics } from "../support/gateway.js";
 import { startTestWorker, type TestWorker } from "../support/worker.js";
 
 /**
@@ -19,21 +19,7 @@ let key: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "grounds-worker-recipients-"));
   worker = await startTestWorker({ dbPath: join(dir, "grounds.db") });
-  const created = await worker.request("/v1/tenants", {
-    method: "POST",
-    key: OPERATOR_TOKEN,
-    json: TENANT,
-  });
-  expect(created.status).toBe(201);
-  key = ((await created.json()) as { adminKey: { key: string } }).adminKey.key;
-  for (const topic of [
-    { id: "tips", name: "Tips", class: "marketing", categories: ["accessories"] },
-    { id: "deals-lenses", name: "Lens deals", class: "marketing", categories: ["lenses"] },
-  ]) {
-    expect((await worker.request("/v1/topics", { method: "POST", key, json: topic })).status).toBe(
-      201,
-    );
-  }
+  ({ key } = await createTenantWithTopics(worker));
 }, 60_000);
 
 afterAll(async () => {

@@ -115,7 +115,7 @@ export const TENANT = {
 
 /** Creates a tenant (CZ by default) with the scenarios' topics; returns its admin key. */
 export async function createTenantWithTopics(
-  gateway: GatewayUnderTest,
+  gateway: Pick<GatewayUnderTest, "request">,
   overrides: Partial<typeof TENANT> & { mode?: "jurisdictional" | "strict" } = {},
 ): Promise<{ tenantId: string; key: string }> {
   const created = await gateway.request("/v1/tenants", {

@@ -6,7 +6,7 @@ import { readConfig } from "../../src/config.js";
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { tenantSendGridKey } from "../../src/services/settings/tenant-sendgrid-key.js";
 import { consentBody, type DecisionBody, expectProblem } from "../http/helpers.js";
-import { OPERATOR_TOKEN, SECRET, TENANT } from "../support/gateway.js";
+import { createTenantWithTopics, OPERATOR_TOKEN, SECRET } from "../support/gateway.js";
 import { startTestWorker, type TestWorker } from "../support/worker.js";
 import {
   addJustification,
@@ -49,28 +49,12 @@ afterAll(async () => {
 
 describe("the SendGrid webhook in workerd", () => {
   it("verifies, applies once, and refuses a forgery", async () => {
-    const created = await worker.request("/v1/tenants", {
-      method: "POST",
-      key: OPERATOR_TOKEN,
-      json: TENANT,
-    });
-    expect(created.status).toBe(201);
-    const { tenant, adminKey } = (await created.json()) as {
-      tenant: { id: string };
-      adminKey: { key: string };
-    };
-    const key = adminKey.key;
-    const topic = await worker.request("/v1/topics", {
-      method: "POST",
-      key,
-      json: { id: "tips", name: "Tips", class: "marketing", categories: [] },
-    });
-    expect(topic.status).toBe(201);
+    const { tenantId, key } = await createTenantWithTopics(worker);
     const keys = await webhookKeys();
     await patchSettings(worker, key, {
       sendgrid: { webhookPublicKey: keys.publicKey, apiKey: "SG.worker-sealed.key" },
     });
-    expect(await tenantSendGridKey(node.deps, tenant.id)).toBe("SG.worker-sealed.key");
+    expect(await tenantSendGridKey(node.deps, tenantId)).toBe("SG.worker-sealed.key");
 
     const email = "reader@example.com";
     const consent = await worker.request("/v1/consents", {
@@ -81,7 +65,7 @@ describe("the SendGrid webhook in workerd", () => {
     expect(consent.status).toBe(201);
     const jid = await addJustification(
       { deps: node.deps, clock: Date.now },
-      tenant.id,
+      tenantId,
       email,
       "tips",
     );
@@ -91,17 +75,17 @@ describe("the SendGrid webhook in workerd", () => {
     ];
     const body = JSON.stringify(events);
     await expectProblem(
-      await postWebhook(worker, tenant.id, keys, body.replace("spamreport", "spamrepore"), {
+      await postWebhook(worker, tenantId, keys, body.replace("spamreport", "spamrepore"), {
         signBody: body,
       }),
       401,
       "invalid-signature",
     );
-    const res = await postWebhook(worker, tenant.id, keys, body);
+    const res = await postWebhook(worker, tenantId, keys, body);
     const text = await res.text();
     expect(res.status, text).toBe(200);
     expect(JSON.parse(text)).toMatchObject({ applied: 2, evidence: 1 });
-    const again = await postWebhook(worker, tenant.id, keys, body);
+    const again = await postWebhook(worker, tenantId, keys, body);
     expect(await again.json()).toMatchObject({ duplicates: 2, applied: 0 });
     expect((await justificationRow(node, jid)).status).toBe("delivered");
     const decision = await worker.request(

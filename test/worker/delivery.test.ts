@@ -8,7 +8,7 @@ import { deliveryChunks, justifications, messages } from "../../src/db/schema.js
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { consentBody } from "../http/helpers.js";
 import { consentData, seedEvidence } from "../messages/seed.js";
-import { OPERATOR_TOKEN, SECRET, TENANT } from "../support/gateway.js";
+import { createTenantWithTopics, OPERATOR_TOKEN, SECRET } from "../support/gateway.js";
 import { type SendGridServer, startSendGridServer } from "../support/sendgrid-server.js";
 import { startTestWorker, type TestWorker } from "../support/worker.js";
 
@@ -34,21 +34,7 @@ beforeAll(async () => {
     dbPath: join(dir, "grounds.db"),
     vars: { SENDGRID_API_KEY: sendgrid.apiKey, SENDGRID_API_URL: sendgrid.url },
   });
-  const created = await worker.request("/v1/tenants", {
-    method: "POST",
-    key: OPERATOR_TOKEN,
-    json: TENANT,
-  });
-  expect(created.status, await created.clone().text()).toBe(201);
-  const tenant = (await created.json()) as { tenant: { id: string }; adminKey: { key: string } };
-  adminKey = tenant.adminKey.key;
-  tenantId = tenant.tenant.id;
-  const topic = await worker.request("/v1/topics", {
-    method: "POST",
-    key: adminKey,
-    json: { id: "tips", name: "Tips", class: "marketing", categories: ["accessories"] },
-  });
-  expect(topic.status, await topic.text()).toBe(201);
+  ({ key: adminKey, tenantId } = await createTenantWithTopics(worker));
   node = await createNodeGateway(
     readConfig({
       DATABASE_URL: `file:${join(dir, "grounds.db")}`,
