@@ -2,11 +2,11 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Client } from "@sendgrid/client";
 import { MailService } from "@sendgrid/mail";
-import { eq, inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readOutbox } from "../../src/adapters/outbox.js";
-import { justifications, outbox } from "../../src/db/schema.js";
+import { justifications } from "../../src/db/schema.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { outboxOfMessage } from "../support/outbox.js";
 import { consentData, seedEvidence } from "./seed.js";
 
 /**
@@ -71,18 +71,7 @@ afterAll(async () => {
   await gw.stop();
 });
 
-const deliveredTo = async (messageId: string) => {
-  return readOutbox(
-    gw.deps.db,
-    inArray(
-      outbox.justificationId,
-      gw.deps.db
-        .select({ id: justifications.id })
-        .from(justifications)
-        .where(eq(justifications.messageId, messageId)),
-    ),
-  );
-};
+const deliveredTo = (messageId: string) => outboxOfMessage(gw.deps.db, messageId);
 
 describe("the real @sendgrid/mail client through Grounds", () => {
   it("removes suppressed recipients and answers as SendGrid does", async () => {

@@ -3,13 +3,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
-import { eq, inArray } from "drizzle-orm";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readOutbox } from "../../src/adapters/outbox.js";
-import { justifications, outbox } from "../../src/db/schema.js";
 import { launchChromium } from "../support/chromium.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { outboxOfMessage } from "../support/outbox.js";
 import { consentTo, decisionOf, evidenceOf, mailedToken } from "./helpers.js";
 
 /**
@@ -183,16 +181,7 @@ for (const locale of ["en", "cs"] as const) {
       });
       expect(res.status).toBe(202);
       const { confirmation } = (await res.json()) as { confirmation: { messageId: string } };
-      const [mail] = await readOutbox(
-        gw.deps.db,
-        inArray(
-          outbox.justificationId,
-          gw.deps.db
-            .select({ id: justifications.id })
-            .from(justifications)
-            .where(eq(justifications.messageId, confirmation.messageId)),
-        ),
-      );
+      const [mail] = await outboxOfMessage(gw.deps.db, confirmation.messageId);
       const link = /href="(https?:\/\/[^"]+\/c\/[^"]+)"/.exec(mail?.html ?? "")?.[1];
       if (!link) throw new Error("no confirmation link in the mail");
       const page = await context.newPage();
