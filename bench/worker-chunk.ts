@@ -27,6 +27,7 @@ import { eq } from "drizzle-orm";
 import { readConfig } from "../src/config.js";
 import { deliveryChunks, messages } from "../src/db/schema.js";
 import { createNodeGateway } from "../src/entry/node-gateway.js";
+import type { Deps } from "../src/services/deps.js";
 import { type ChunkJob, deliverQueuedChunk } from "../src/services/messages/queued-chunks.js";
 import { sendMessage } from "../src/services/messages/send-message.js";
 import { loadTenant } from "../src/services/tenant.js";
@@ -41,6 +42,22 @@ const N = 10_000;
 const CHUNK = 1_000;
 const CHUNKS = N / CHUNK;
 const email = (i: number) => `reader${i}@bench.example`;
+
+/** Everyone consented to `tips` a month ago: every recipient is sent, every chunk full. */
+function seedConsents(deps: Deps, tenantId: string) {
+  const at = deps.clock() - 30 * 86_400_000;
+  return seedEvidence(
+    { deps, clock: deps.clock },
+    tenantId,
+    Array.from({ length: N }, (_, i) => ({
+      email: email(i),
+      kind: "consent-granted" as const,
+      topic: "tips",
+      at,
+      data: consentData,
+    })),
+  );
+}
 
 function sendRequest() {
   return {
@@ -129,19 +146,7 @@ async function measureWorkerd() {
     const sched = (m: Map<number, { schedMs: number }>, pid: number) => m.get(pid)?.schedMs ?? 0;
 
     const { tenantId, key } = await createTenantWithTopics(worker);
-    // Everyone consented a month ago: every recipient is sent, every chunk full.
-    const at = Date.now() - 30 * 86_400_000;
-    await seedEvidence(
-      { deps: node.deps, clock: Date.now },
-      tenantId,
-      Array.from({ length: N }, (_, i) => ({
-        email: email(i),
-        kind: "consent-granted" as const,
-        topic: "tips",
-        at,
-        data: consentData,
-      })),
-    );
+    await seedConsents(node.deps, tenantId);
     // Warm the isolate's paths once (a small send) so the chunks measure work, not first use.
     const warmed = await worker.request("/v1/messages", {
       method: "POST",
@@ -255,18 +260,7 @@ async function measureNode() {
       request: async (path, init) =>
         gateway.app.fetch(gatewayRequest("http://grounds.test", path, init)),
     });
-    const at = deps.clock() - 30 * 86_400_000;
-    await seedEvidence(
-      { deps, clock: deps.clock },
-      tenantId,
-      Array.from({ length: N }, (_, i) => ({
-        email: email(i),
-        kind: "consent-granted" as const,
-        topic: "tips",
-        at,
-        data: consentData,
-      })),
-    );
+    await seedConsents(deps, tenantId);
     // The chunks go to a queue of our own, handed to the consumer's handler one by one below.
     const jobs: ChunkJob[] = [];
     deps.enqueueChunks = async (tenantId, messageId, chunks) => {
