@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import * as v from "valibot";
+import { hasControlCharacters } from "../../domain/compliance/headers.js";
 import { PROBLEMS, ProblemError } from "../../problems.js";
 import type { Deps } from "../../services/deps.js";
 import { sendSendGridCompatible } from "../../services/messages/send-sendgrid-compatible.js";
@@ -13,6 +14,20 @@ import { validate } from "../validate.js";
 
 const Address = v.object({ email: Email, name: v.optional(v.string()) });
 const StringMap = v.record(v.string(), v.string());
+/**
+ * SendGrid carries `custom_args` and `categories` into the message's
+ * `X-SMTPAPI` header and its events; a line break there would start a header
+ * line of the caller's choosing (RFC 5322 §2.2, DESIGN §4: no CR/LF in any
+ * header field), so it is refused, not passed through.
+ */
+const HeaderText = v.pipe(
+  v.string(),
+  v.check(
+    (text) => !hasControlCharacters(text),
+    "contains a line break or another control character",
+  ),
+);
+const HeaderTextMap = v.record(HeaderText, HeaderText);
 
 /** SendGrid's v3 mail/send body: what Grounds reads; other fields are ignored. */
 const SendGridMailBody = v.object({
@@ -24,7 +39,7 @@ const SendGridMailBody = v.object({
         bcc: v.optional(v.array(Address)),
         subject: v.optional(v.string()),
         substitutions: v.optional(StringMap),
-        custom_args: v.optional(StringMap),
+        custom_args: v.optional(HeaderTextMap),
         send_at: v.optional(v.pipe(v.number(), v.integer())),
       }),
     ),
@@ -36,8 +51,8 @@ const SendGridMailBody = v.object({
   subject: v.optional(v.string()),
   content: v.optional(v.array(v.object({ type: v.string(), value: v.string() }))),
   template_id: v.optional(v.string()),
-  categories: v.optional(v.array(v.string())),
-  custom_args: v.optional(StringMap),
+  categories: v.optional(v.array(HeaderText)),
+  custom_args: v.optional(HeaderTextMap),
   asm: v.optional(v.object({ group_id: v.pipe(v.number(), v.integer()) })),
   send_at: v.optional(v.pipe(v.number(), v.integer())),
 });
