@@ -20,6 +20,8 @@ import {
   type AttemptResult,
   isRetryableStatus,
   mailFields,
+  networkFailure,
+  refused,
   retryHint,
   type SendGridOptions,
   sendWithRetries,
@@ -46,11 +48,9 @@ export function createFetchSendGridProvider(
     async send(mail: OutgoingMail, sendOptions: SendOptions = {}): Promise<DeliveryOutcome> {
       // The tenant's own key when it has one, else the installation's ("" counts as none).
       const apiKey = sendOptions.apiKey || options.apiKey;
-      if (!apiKey) return { status: "failed", error: "no SendGrid API key configured" };
+      if (!apiKey) return refused("no SendGrid API key configured");
       const built = toWireBody(mail);
-      if ("error" in built) {
-        return { status: "failed", error: `refused before sending: ${built.error}` };
-      }
+      if ("error" in built) return refused(`refused before sending: ${built.error}`);
       const body = JSON.stringify(built.body);
       return sendWithRetries(retry, () =>
         attemptSend(doFetch, endpoint, apiKey, body, timeoutMs, now),
@@ -124,7 +124,7 @@ async function attemptSend(
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
-    return { kind: "failed", retryable: true, retryAfterMs: null, summary: networkSummary(error) };
+    return networkFailure(networkCode(error));
   }
   if (response.ok) {
     await response.body?.cancel();
@@ -149,13 +149,14 @@ async function attemptSend(
 /**
  * A failed fetch, by its code where the runtime gives one (Node's undici: `cause.code`, e.g.
  * ECONNREFUSED, as sendgrid.ts reports it), else by the error's name (workerd gives none; a
- * timeout is a TimeoutError). Never the message: it may carry the URL.
+ * timeout is a TimeoutError) — which `networkFailure` treats as an unknown outcome, since it
+ * cannot prove the request never left. Never the message: it may carry the URL.
  */
-function networkSummary(error: unknown): string {
+function networkCode(error: unknown): string {
   const cause =
     error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
   const code = cause && typeof cause === "object" ? cause.code : undefined;
-  if (typeof code === "string" && /^[A-Z0-9_]+$/.test(code)) return `network: ${code}`;
+  if (typeof code === "string" && /^[A-Z0-9_]+$/.test(code)) return code;
   const name = error instanceof Error ? error.name : "Error";
-  return `network: ${/^[A-Za-z]+$/.test(name) ? name : "Error"}`;
+  return /^[A-Za-z]+$/.test(name) ? name : "Error";
 }

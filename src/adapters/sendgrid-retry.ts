@@ -16,7 +16,10 @@ export interface SendGridOptions {
   apiKey?: string | undefined;
   /** `SENDGRID_API_URL`; default https://api.sendgrid.com. */
   apiUrl?: string | undefined;
-  /** Attempts per chunk, the first included. Default 5. */
+  /**
+   * Attempts per hand-over, the first included. Default 3: a longer outage is
+   * the delivery queue's to wait out (hours, with backoff), not one call's.
+   */
   maxAttempts?: number;
   /** The backoff base: attempt n waits up to `baseDelayMs · 2^(n-1)`. Default 500 ms. */
   baseDelayMs?: number;
@@ -36,7 +39,7 @@ export const DEFAULT_SENDGRID_API_URL = "https://api.sendgrid.com";
 /** The options with their defaults filled in. */
 export function withDefaults(options: SendGridOptions) {
   const policy: RetryPolicy = {
-    maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? 5)),
+    maxAttempts: Math.max(1, Math.floor(options.maxAttempts ?? 3)),
     baseDelayMs: options.baseDelayMs ?? 500,
     maxDelayMs: options.maxDelayMs ?? 30_000,
   };
@@ -62,11 +65,44 @@ export interface RetryPolicy {
 /** What one attempt at `mail/send` came to. */
 export type AttemptResult =
   | { kind: "accepted"; messageId: string | null }
-  | { kind: "failed"; retryable: boolean; retryAfterMs: number | null; summary: string };
+  | { kind: "failed"; retryable: boolean; retryAfterMs: number | null; summary: string }
+  /** The request may have reached SendGrid and its answer was lost: never retried here. */
+  | { kind: "unknown"; summary: string };
 
 /**
- * Attempts a chunk until SendGrid accepts it, refuses it for good, or the policy's attempts are
- * spent, waiting `delayBefore` between attempts: the one retry loop of both providers.
+ * Network errors that prove the request never left: no connection was made (refused, no
+ * route, no such host, a TLS handshake that failed before any byte of the request). Every
+ * other network error — a timeout, a reset, a closed socket — may come after SendGrid read the
+ * body, so its outcome is unknown (DESIGN §7).
+ */
+const NOT_CONNECTED = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_NONAME",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "CERT_HAS_EXPIRED",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+]);
+
+/** A network error by its code: retried when it proves nothing was sent, else unknown. */
+export function networkFailure(code: string): AttemptResult {
+  const summary = `network: ${code}`;
+  return NOT_CONNECTED.has(code)
+    ? { kind: "failed", retryable: true, retryAfterMs: null, summary }
+    : { kind: "unknown", summary };
+}
+
+/**
+ * Attempts a chunk until SendGrid accepts it, refuses it for good, the outcome cannot be known,
+ * or the policy's attempts are spent, waiting `delayBefore` between attempts: the one retry loop
+ * of both providers. A retryable failure after the last attempt says so: the delivery queue
+ * tries again later.
  */
 export async function sendWithRetries(
   { policy, sleep, random }: Pick<ReturnType<typeof withDefaults>, "policy" | "sleep" | "random">,
@@ -77,12 +113,23 @@ export async function sendWithRetries(
     if (result.kind === "accepted") {
       return { status: "accepted", providerMessageId: result.messageId };
     }
+    if (result.kind === "unknown") return { status: "unknown", error: result.summary };
     if (!result.retryable || attempts >= policy.maxAttempts) {
       const tries = attempts > 1 ? ` (after ${attempts} attempts)` : "";
-      return { status: "failed", error: `${result.summary}${tries}` };
+      return {
+        status: "failed",
+        error: `${result.summary}${tries}`,
+        retryable: result.retryable,
+        retryAfterMs: result.retryAfterMs,
+      };
     }
     await sleep(delayBefore(policy, attempts, result.retryAfterMs, random));
   }
+}
+
+/** A chunk refused before any request: the same mail would be refused again. */
+export function refused(error: string): DeliveryOutcome {
+  return { status: "failed", error, retryable: false, retryAfterMs: null };
 }
 
 /** 429 is a rate limit and 5xx transient; every other 4xx would be refused again. */

@@ -36,6 +36,8 @@ import {
   clean,
   isRetryableStatus,
   mailFields,
+  networkFailure,
+  refused,
   retryHint,
   type SendGridOptions,
   sendWithRetries,
@@ -76,12 +78,10 @@ export function createSendGridProvider(options: SendGridProviderOptions = {}): M
     async send(mail: OutgoingMail, sendOptions: SendOptions = {}): Promise<DeliveryOutcome> {
       // The tenant's own key when it has one, else the installation's ("" counts as none).
       const apiKey = sendOptions.apiKey || options.apiKey;
-      if (!apiKey) return { status: "failed", error: "no SendGrid API key configured" };
+      if (!apiKey) return refused("no SendGrid API key configured");
       const service = serviceFor(apiKey);
       const checked = toMailData(mail);
-      if ("error" in checked) {
-        return { status: "failed", error: `refused before sending: ${checked.error}` };
-      }
+      if ("error" in checked) return refused(`refused before sending: ${checked.error}`);
       // A fresh copy per attempt: the client writes its own flags into the object it is given.
       return sendWithRetries(retry, () => attemptSend(service, structuredClone(checked.data), now));
     },
@@ -162,16 +162,10 @@ function classify(error: unknown, now: () => number): AttemptResult {
       summary: `${status}: ${summariseBody(status, e.response.body)}`,
     };
   }
-  // A network error (axios: ECONNREFUSED, ECONNRESET, ECONNABORTED for a timeout, ...). Only
-  // the code is reported: axios messages and configs carry the URL and the Authorization header.
-  if (typeof e.code === "string" && /^[A-Z0-9_]+$/.test(e.code)) {
-    return {
-      kind: "failed",
-      retryable: true,
-      retryAfterMs: null,
-      summary: `network: ${e.code}`,
-    };
-  }
+  // A network error (axios: ECONNREFUSED, ECONNRESET, ECONNABORTED for a timeout, ...): retried
+  // only when it proves nothing was sent. Only the code is reported: axios messages and configs
+  // carry the URL and the Authorization header.
+  if (typeof e.code === "string" && /^[A-Z0-9_]+$/.test(e.code)) return networkFailure(e.code);
   // The Mail helper refused the data before sending (a plain Error with a short message).
   const message = typeof e.message === "string" ? e.message : String(error);
   return {

@@ -6,6 +6,8 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+// Types only: what the JSON columns of a message hold (no runtime import).
+import type { Composition, SendRequest } from "../services/messages/compose.js";
 
 /**
  * The gateway's storage. Times are epoch milliseconds (integers). Evidence is
@@ -198,8 +200,20 @@ export const messages = sqliteTable(
     status: text("status", {
       enum: ["scheduled", "sending", "sent", "partially-failed", "failed", "cancelled"],
     }).notNull(),
-    request: text("request", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** The request as validated (recipients deduplicated): a scheduled send is decided from it. */
+    request: text("request", { mode: "json" }).$type<SendRequest>(),
+    /**
+     * The message as composed once at send time: delivery personalises every
+     * chunk from it and never composes again. Null for a scheduled message
+     * until it goes, and for messages stored before the column existed.
+     */
+    composition: text("composition", { mode: "json" }).$type<Composition>(),
     sendAt: integer("send_at"),
+    /**
+     * The `Idempotency-Key` the send was asked with: a retry after a crash
+     * finds the message by it and is answered with its state.
+     */
+    idempotencyKey: text("idempotency_key"),
     recipients: integer("recipients").notNull(),
     sendCount: integer("send_count").notNull().default(0),
     suppressCount: integer("suppress_count").notNull().default(0),
@@ -209,6 +223,7 @@ export const messages = sqliteTable(
   (t) => [
     index("messages_tenant").on(t.tenantId, t.createdAt),
     index("messages_due").on(t.status, t.sendAt),
+    index("messages_idempotency").on(t.tenantId, t.idempotencyKey),
   ],
 );
 
@@ -274,9 +289,12 @@ export const justifications = sqliteTable(
 );
 
 /**
- * The delivery chunks of a send (at most 1,000 recipients each). A chunk is
- * marked `handing` before the provider call: after a crash such a chunk is
- * `unknown` and never sent again, so nothing goes out twice.
+ * The delivery chunks of a send (at most 1,000 recipients each): the durable
+ * delivery queue (DESIGN §7). A chunk is claimed `queued → handing` before
+ * the provider call; an outcome that cannot be known (timeout, reset, a crash
+ * while handing over) is `unknown` and is settled from the provider's events,
+ * never by sending blindly again. A provider outage puts the chunk back to
+ * `queued` with a later `nextAttemptAt` (backoff) until its retry window ends.
  */
 export const deliveryChunks = sqliteTable(
   "delivery_chunks",
@@ -284,13 +302,24 @@ export const deliveryChunks = sqliteTable(
     messageId: text("message_id").notNull(),
     chunk: integer("chunk").notNull(),
     status: text("status", {
-      enum: ["queued", "handing", "accepted", "failed", "unknown"],
+      enum: ["queued", "handing", "accepted", "failed", "unknown", "cancelled"],
     }).notNull(),
+    /** How many recipients the chunk hands over. */
+    recipients: integer("recipients").notNull().default(0),
+    /** Hand-overs begun so far. */
+    attempts: integer("attempts").notNull().default(0),
+    /** A queued chunk is not handed over before this time (backoff after an outage). */
+    nextAttemptAt: integer("next_attempt_at").notNull().default(0),
+    /** When the first hand-over began: the retry window runs from here. */
+    firstAttemptAt: integer("first_attempt_at"),
     providerMessageId: text("provider_message_id"),
     error: text("error"),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.messageId, t.chunk] })],
+  (t) => [
+    primaryKey({ columns: [t.messageId, t.chunk] }),
+    index("delivery_chunks_due").on(t.status, t.nextAttemptAt),
+  ],
 );
 
 /**

@@ -229,30 +229,74 @@ describe.each(PROVIDERS)("the provider through %s", (_, factory) => {
       expect(waits).toEqual([250, 500]);
     });
 
-    it("gives up after maxAttempts of 500 and reports a failure, never throwing", async () => {
+    it("gives up after maxAttempts of 500 and reports a retryable failure, never throwing", async () => {
       server.failNext(500, 10);
       const outcome = await provider().send(mailTo(3));
+      // A few quick tries; a longer outage is the delivery queue's to wait out.
       expect(outcome).toEqual({
         status: "failed",
-        error: "500: internal server error (after 5 attempts)",
+        error: "500: internal server error (after 3 attempts)",
+        retryable: true,
+        retryAfterMs: null,
       });
-      expect(server.attempts).toHaveLength(5);
+      expect(server.attempts).toHaveLength(3);
       expect(server.requests).toHaveLength(0);
-      expect(waits).toHaveLength(4);
+      expect(waits).toHaveLength(2);
     });
 
     it("summarises a gateway's HTML error page by its status", async () => {
       server.failNext(502, 3);
       const outcome = await provider({ maxAttempts: 3 }).send(mailTo(1));
-      expect(outcome).toEqual({ status: "failed", error: "502: Bad Gateway (after 3 attempts)" });
+      expect(outcome).toEqual({
+        status: "failed",
+        error: "502: Bad Gateway (after 3 attempts)",
+        retryable: true,
+        retryAfterMs: null,
+      });
     });
 
-    it("retries a dropped connection", async () => {
-      server.failNext("disconnect", 2);
+    it("never retries a connection dropped after the request was sent: its outcome is unknown", async () => {
+      server.failNext("disconnect", 1);
       const outcome = await provider().send(mailTo(1));
-      expect(outcome.status).toBe("accepted");
-      expect(server.attempts.map((a) => a.status)).toEqual([0, 0, 202]);
-      expect(waits).toEqual([50, 100]);
+      expect(outcome.status).toBe("unknown");
+      expect(server.attempts).toHaveLength(1);
+      expect(waits).toEqual([]);
+    });
+
+    it("a reset after SendGrid took the mail is unknown: the mail is not sent twice", async () => {
+      server.setMode({ mode: "reset-after-accept" });
+      const outcome = await provider().send(mailTo(2));
+      expect(outcome).toEqual({ status: "unknown", error: expect.stringMatching(/^network: /) });
+      expect(server.requests).toHaveLength(1);
+      expect(server.attempts).toHaveLength(1);
+    });
+
+    it("an answer that comes after the timeout is unknown, and not sent again", async () => {
+      server.setMode({ mode: "slow-accept", delayMs: 2_000 });
+      const outcome = await provider({ timeoutMs: 200 }).send(mailTo(2));
+      expect(outcome.status).toBe("unknown");
+      expect(server.requests).toHaveLength(1);
+      expect(server.attempts).toHaveLength(1);
+    });
+
+    it("a server that never answers is unknown too: the client cannot tell it took nothing", async () => {
+      server.setMode({ mode: "hang" });
+      const outcome = await provider({ timeoutMs: 200 }).send(mailTo(2));
+      expect(outcome.status).toBe("unknown");
+      expect(server.requests).toHaveLength(0);
+      expect(server.attempts).toHaveLength(1);
+    });
+
+    it("an outage (500 on every call) or a standing rate limit is a retryable failure", async () => {
+      server.setMode({ mode: "500" });
+      expect(await provider().send(mailTo(1))).toMatchObject({ status: "failed", retryable: true });
+      server.setMode({ mode: "429", retryAfter: 20 });
+      expect(await provider({ maxAttempts: 1 }).send(mailTo(1))).toMatchObject({
+        status: "failed",
+        retryable: true,
+        retryAfterMs: 20_000,
+      });
+      expect(server.requests).toHaveLength(0);
     });
 
     it("reports an unreachable provider as a network failure", async () => {
@@ -260,9 +304,12 @@ describe.each(PROVIDERS)("the provider through %s", (_, factory) => {
       const url = gone.url;
       await gone.close();
       const outcome = await provider({ apiUrl: url, maxAttempts: 2 }).send(mailTo(1));
+      // Refused before anything was sent: retried, and retryable later.
       expect(outcome).toEqual({
         status: "failed",
         error: "network: ECONNREFUSED (after 2 attempts)",
+        retryable: true,
+        retryAfterMs: null,
       });
     });
   });
@@ -293,13 +340,20 @@ describe.each(PROVIDERS)("the provider through %s", (_, factory) => {
       expect(outcome).toEqual({
         status: "failed",
         error: "401: The provided authorization grant is invalid, expired, or revoked",
+        retryable: false,
+        retryAfterMs: null,
       });
       expect(server.attempts).toHaveLength(1);
     });
 
     it("fails without a request when there is no key at all", async () => {
       const outcome = await provider({ apiKey: "" }).send(mailTo(1));
-      expect(outcome).toEqual({ status: "failed", error: "no SendGrid API key configured" });
+      expect(outcome).toEqual({
+        status: "failed",
+        error: "no SendGrid API key configured",
+        retryable: false,
+        retryAfterMs: null,
+      });
       expect(server.attempts).toHaveLength(0);
     });
 
@@ -309,6 +363,8 @@ describe.each(PROVIDERS)("the provider through %s", (_, factory) => {
       expect(outcome).toEqual({
         status: "failed",
         error: "refused before sending: unsupported mail field(s): asm",
+        retryable: false,
+        retryAfterMs: null,
       });
       expect(server.attempts).toHaveLength(0);
     });

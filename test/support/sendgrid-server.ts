@@ -122,6 +122,26 @@ export interface FailOptions {
   hint?: "both" | "retry-after" | "x-ratelimit-reset";
 }
 
+/**
+ * How the server behaves from now on, until told otherwise (`failNext` goes first while it has
+ * failures queued). Every mode but `ok` is a fault the provider really shows:
+ * - `500`: every request answered 500 (an outage); nothing accepted;
+ * - `429`: every request rate-limited, with `Retry-After` (`retryAfter` seconds, default 1);
+ * - `hang`: the body is read, then no answer ever comes (until the client gives up); nothing
+ *   accepted — the client cannot know that;
+ * - `slow-accept`: the mail is accepted (it is in `requests`), the 202 comes after `delayMs`
+ *   (default 60 s) — past a client's timeout, the answer is lost;
+ * - `reset-after-accept`: the mail is accepted (in `requests`), then the connection is reset
+ *   without an answer.
+ */
+export type FaultMode =
+  | { mode: "ok" }
+  | { mode: "500" }
+  | { mode: "429"; retryAfter?: number }
+  | { mode: "hang" }
+  | { mode: "slow-accept"; delayMs?: number }
+  | { mode: "reset-after-accept" };
+
 export interface SendGridServer {
   /** Base URL, e.g. `http://127.0.0.1:41234` — what `SENDGRID_API_URL` would be. */
   url: string;
@@ -140,7 +160,9 @@ export interface SendGridServer {
    * without an answer). Calls queue up: `failNext(429, 1); failNext(500, 2)`.
    */
   failNext(status: number | "disconnect", count?: number, options?: FailOptions): void;
-  /** Forgets recorded requests and pending failures. */
+  /** Sets the server's standing behaviour (`FaultMode`); `{ mode: "ok" }` restores it. */
+  setMode(mode: FaultMode): void;
+  /** Forgets recorded requests, pending failures and the fault mode. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -156,6 +178,9 @@ export async function startSendGridServer(
   const requests: AcceptedRequest[] = [];
   const attempts: ReceivedRequest[] = [];
   const failures: { status: number | "disconnect"; remaining: number; options: FailOptions }[] = [];
+  let fault: FaultMode = { mode: "ok" };
+  /** Answers held back by `slow-accept`, answered (or dropped) at close. */
+  const held = new Set<NodeJS.Timeout>();
 
   const takeFailure = () => {
     const next = failures[0];
@@ -189,6 +214,12 @@ export async function startSendGridServer(
       sendInjectedFailure(res, record, failure.status, failure.options, now());
       return;
     }
+    if (fault.mode === "500") return sendInjectedFailure(res, record, 500, {}, now());
+    if (fault.mode === "429") {
+      return sendInjectedFailure(res, record, 429, { retryAfter: fault.retryAfter ?? 1 }, now());
+    }
+    // Nothing is answered: the client waits until its own timeout.
+    if (fault.mode === "hang") return;
 
     const path = (req.url ?? "").split("?")[0];
     if (path !== "/v3/mail/send") {
@@ -251,6 +282,19 @@ export async function startSendGridServer(
     const messageId = randomBytes(16).toString("base64url");
     record.status = 202;
     requests.push({ ...record, body: body as MailSendBody, status: 202, messageId });
+    if (fault.mode === "reset-after-accept") {
+      // Taken for delivery, and the answer lost on the way back.
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (fault.mode === "slow-accept") {
+      const timer = setTimeout(() => {
+        held.delete(timer);
+        if (!res.destroyed) res.writeHead(202, { "X-Message-Id": messageId }).end();
+      }, fault.delayMs ?? 60_000);
+      held.add(timer);
+      return;
+    }
     res.writeHead(202, {
       "X-Message-Id": messageId,
       "Content-Length": "0",
@@ -280,13 +324,18 @@ export async function startSendGridServer(
     failNext(status, count = 1, failOptions = {}) {
       if (count > 0) failures.push({ status, remaining: count, options: failOptions });
     },
+    setMode(mode) {
+      fault = mode;
+    },
     reset() {
       requests.length = 0;
       attempts.length = 0;
       failures.length = 0;
+      fault = { mode: "ok" };
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
+        for (const timer of held) clearTimeout(timer);
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
       }),

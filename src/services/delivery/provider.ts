@@ -37,10 +37,20 @@ export interface OutgoingMail {
   send_at?: number;
 }
 
-/** What the provider answered for one `mail/send` call (one chunk). */
+/**
+ * What came of handing one chunk (one `mail/send` call) to the provider:
+ * - `accepted`: the provider answered that it took the mail;
+ * - `failed`: it provably did not take it — it answered a refusal, or the
+ *   connection was never made. `retryable` when trying later may succeed
+ *   (429, 5xx, no connection), with the provider's hint of when;
+ * - `unknown`: the request may have reached the provider and the answer was
+ *   lost (timeout, reset, any error after the body was sent). It must never be
+ *   sent again blindly: the provider's events say whether it was taken.
+ */
 export type DeliveryOutcome =
   | { status: "accepted"; providerMessageId: string | null }
-  | { status: "failed"; error: string };
+  | { status: "failed"; error: string; retryable: boolean; retryAfterMs: number | null }
+  | { status: "unknown"; error: string };
 
 export interface SendOptions {
   /** The tenant's own provider key, when it has one. */

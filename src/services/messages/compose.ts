@@ -62,17 +62,28 @@ export interface PersonalizeInput {
 }
 
 /**
- * Composes a message once for all its recipients (DESIGN §4) — or refuses it
- * with a problem before anything is sent — and makes each recipient's
- * personalization: the signed unsubscribe token in the link and in the
- * List-Unsubscribe headers (RFC 8058), the "why you receive this" sentence
- * that follows the recipient's basis, and the justification id in
- * `custom_args` (never personal data).
+ * A message as composed once, at send time, for all its recipients (DESIGN §4):
+ * stored with the message (`messages.composition`) so that delivery — later,
+ * chunk by chunk, perhaps after a restart — personalises from it and never
+ * composes again.
  */
-export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request: SendRequest) {
-  const identity = identityOf(tenant);
-  const composed: ComposedMessage = composeMessage({
-    identity,
+export interface Composition {
+  /** The topic the message is about, as composed (a double opt-in names its topics). */
+  topic: Topic;
+  locale?: Locale | undefined;
+  message: ComposedMessage;
+  /** Everything of the provider's mail but the per-recipient personalizations. */
+  mail: Omit<OutgoingMail, "personalizations">;
+}
+
+/**
+ * Composes a message once for all its recipients (DESIGN §4), or refuses it
+ * with a problem (header injection, an unverified From domain, a missing
+ * sender identity or content) before anything is written or sent.
+ */
+export function composeFor(tenant: TenantRow, topic: Topic, request: SendRequest): Composition {
+  const message: ComposedMessage = composeMessage({
+    identity: identityOf(tenant),
     topic,
     from: request.from,
     replyTo: request.replyTo,
@@ -96,17 +107,31 @@ export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request:
             : { email: request.replyTo.email },
         }
       : {}),
-    subject: composed.subject,
+    subject: message.subject,
     ...(request.categories?.length ? { categories: request.categories } : {}),
     ...(request.customArgs ? { custom_args: request.customArgs } : {}),
     content: [
-      { type: "text/plain", value: composed.text },
-      ...(composed.html === null ? [] : [{ type: "text/html" as const, value: composed.html }]),
+      { type: "text/plain", value: message.text },
+      ...(message.html === null ? [] : [{ type: "text/html" as const, value: message.html }]),
     ],
   };
-  const marketing = composed.kind === "marketing";
+  return { topic, ...(request.locale ? { locale: request.locale } : {}), message, mail };
+}
 
-  function personalize(input: PersonalizeInput): Personalization {
+/**
+ * Makes each recipient's personalization from a message's composition: the
+ * signed unsubscribe token in the link and in the List-Unsubscribe headers
+ * (RFC 8058), the "why you receive this" sentence that follows the
+ * recipient's basis, and the justification id in `custom_args` (never
+ * personal data).
+ */
+export function personalizerFor(
+  deps: Pick<Deps, "tokenKey" | "clock" | "publicUrl">,
+  tenant: Pick<TenantRow, "id" | "contactEmail">,
+  { topic, locale, message }: Composition,
+): (input: PersonalizeInput) => Personalization {
+  const marketing = message.kind === "marketing";
+  return (input) => {
     const { recipient } = input;
     const consent = input.evidence.find((ref) => ref.kind === "consent-granted");
     let unsubscribeUrl: string | undefined;
@@ -127,10 +152,7 @@ export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request:
         mailtoAddress: tenant.contactEmail,
         token,
       });
-      unsubscribeUrl =
-        request.locale && request.locale !== "en"
-          ? `${oneClickUrl}?lang=${request.locale}`
-          : oneClickUrl;
+      unsubscribeUrl = locale && locale !== "en" ? `${oneClickUrl}?lang=${locale}` : oneClickUrl;
     }
     const substitutions = recipientSubstitutions({
       basis: input.basis,
@@ -138,8 +160,8 @@ export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request:
       topic,
       unsubscribeUrl,
       recipient: { name: recipient.name, data: recipient.data },
-      locale: request.locale,
-      message: composed,
+      locale,
+      message,
     });
     // SendGrid refuses a whole request when one name holds "," or ";"
     // (Mail Send limitations): those become spaces in the To name.
@@ -150,7 +172,5 @@ export function composeFor(deps: Deps, tenant: TenantRow, topic: Topic, request:
       substitutions: { ...recipient.substitutions, ...substitutions },
       custom_args: { justification_id: input.justificationId },
     };
-  }
-
-  return { mail, personalize };
+  };
 }

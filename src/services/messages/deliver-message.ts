@@ -13,7 +13,7 @@ import { inJsonArray, loadSubjectHistories } from "../subject-facts.js";
 import { topicsOf } from "../subscriptions/confirmation-message.js";
 import { policyOf, type TenantRow } from "../tenant.js";
 import { getTopic } from "../topics.js";
-import { composeFor, type SendRequest } from "./compose.js";
+import { composeFor, type PersonalizeInput, personalizerFor } from "./compose.js";
 import { draftFor, type Recipient } from "./decide-recipients.js";
 
 type ChunkStatus = (typeof deliveryChunks.$inferSelect)["status"];
@@ -34,9 +34,9 @@ export async function deliverMessage(
   deps: Deps,
   tenant: TenantRow,
   messageId: string,
-): Promise<void> {
+): Promise<MessageStatus | null> {
   const prepared = await prepareDelivery(deps, tenant, messageId);
-  if (!prepared) return;
+  if (!prepared) return null;
   const chunks = await deps.db
     .select({ chunk: deliveryChunks.chunk })
     .from(deliveryChunks)
@@ -47,7 +47,7 @@ export async function deliverMessage(
   for (const { chunk } of chunks) {
     await deliverChunk(deps, tenant, messageId, chunk, prepared, apiKey);
   }
-  await settleMessage(deps, messageId);
+  return settleMessage(deps, messageId);
 }
 
 /**
@@ -72,29 +72,31 @@ export async function deliverChunkOf(
  * After a send is proven (`proveMessage`, which answers the chunk count): a send of more than
  * one chunk goes to the queue when there is one (`deps.enqueueChunks`, Workers), so a request
  * never hands thousands of recipients over in its own CPU time; otherwise it is delivered here.
- * Answers whether it was queued.
+ * Answers the message's status: `sending` while the queue delivers.
  */
 export async function deliverOrEnqueue(
   deps: Deps,
   tenant: TenantRow,
   messageId: string,
   chunkCount: number,
-): Promise<boolean> {
+): Promise<MessageStatus> {
   if (deps.enqueueChunks && chunkCount > 1) {
     await deps.enqueueChunks(
       tenant.id,
       messageId,
       Array.from({ length: chunkCount }, (_, chunk) => chunk),
     );
-    return true;
+    return "sending";
   }
-  await deliverMessage(deps, tenant, messageId);
-  return false;
+  return (await deliverMessage(deps, tenant, messageId)) ?? "sending";
 }
+
+type MessageStatus = (typeof messages.$inferSelect)["status"];
 
 interface PreparedDelivery {
   topic: Topic;
-  composed: ReturnType<typeof composeFor>;
+  personalize: (input: PersonalizeInput) => Personalization;
+  mail: Omit<OutgoingMail, "personalizations">;
   recipientsByAddress: Map<string, Recipient>;
 }
 
@@ -107,17 +109,24 @@ async function prepareDelivery(
   const message = await deps.db.query.messages.findFirst({
     where: and(eq(messages.id, messageId), eq(messages.tenantId, tenant.id)),
   });
-  if (!message?.request) return null;
-  const request = message.request as unknown as SendRequest;
+  const { request } = message ?? {};
+  if (!message || !request) return null;
   const messageTopic = await getTopic(deps, tenant.id, request.topic);
   // A double opt-in request is composed about its topics and re-checked as
   // the message the person asked for (subscriptions/confirmation-message.ts).
   const { composeTopic, decisionTopic: topic } = topicsOf(messageTopic, request);
-  const composed = composeFor(deps, tenant, composeTopic, request);
+  // Composed when it was sent; only a message stored before compositions
+  // were kept (an older version's send cut off by the upgrade) is composed here.
+  const composition = message.composition ?? composeFor(tenant, composeTopic, request);
   const recipientsByAddress = new Map<string, Recipient>(
     request.recipients.map((r) => [normaliseAddress(r.email), r]),
   );
-  return { topic, composed, recipientsByAddress };
+  return {
+    topic,
+    personalize: personalizerFor(deps, tenant, composition),
+    mail: composition.mail,
+    recipientsByAddress,
+  };
 }
 
 async function deliverChunk(
@@ -125,7 +134,7 @@ async function deliverChunk(
   tenant: TenantRow,
   messageId: string,
   chunk: number,
-  { topic, composed, recipientsByAddress }: PreparedDelivery,
+  { topic, personalize, mail: shared, recipientsByAddress }: PreparedDelivery,
   apiKey: string | null,
 ): Promise<void> {
   const pending = await recheck(deps, tenant, topic, messageId, chunk);
@@ -139,7 +148,7 @@ async function deliverChunk(
     const recipient = recipientsByAddress.get(normaliseAddress(row.email ?? "")) ?? {
       email: row.email ?? "",
     };
-    return composed.personalize({
+    return personalize({
       messageId,
       justificationId: row.id,
       subjectKey: row.subjectKey,
@@ -148,7 +157,7 @@ async function deliverChunk(
       recipient,
     });
   });
-  const mail: OutgoingMail = { ...composed.mail, personalizations };
+  const mail: OutgoingMail = { ...shared, personalizations };
   const outcome = await deps.provider.send(mail, {
     tenantId: tenant.id,
     ...(apiKey ? { apiKey } : {}),
@@ -161,7 +170,7 @@ async function deliverChunk(
       .set({
         status: outcome.status,
         providerMessageId: outcome.status === "accepted" ? outcome.providerMessageId : null,
-        error: outcome.status === "failed" ? outcome.error : null,
+        error: outcome.status === "accepted" ? null : outcome.error,
         updatedAt: now,
       })
       .where(and(eq(deliveryChunks.messageId, messageId), eq(deliveryChunks.chunk, chunk))),
@@ -170,7 +179,7 @@ async function deliverChunk(
       .set({
         status: outcome.status,
         providerMessageId: outcome.status === "accepted" ? outcome.providerMessageId : null,
-        error: outcome.status === "failed" ? outcome.error : null,
+        error: outcome.status === "accepted" ? null : outcome.error,
         statusAt: now,
       })
       // By id alone: the ids are this message's own rows, and a tenant filter
@@ -283,19 +292,20 @@ async function setChunkStatus(
   return updated.length > 0;
 }
 
-/** The message's status from its chunks' outcomes. */
-export async function settleMessage(deps: Deps, messageId: string): Promise<void> {
+/** The message's status from its chunks' outcomes: recorded, and answered. */
+export async function settleMessage(deps: Deps, messageId: string): Promise<MessageStatus> {
   const chunks = await deps.db
     .select({ status: deliveryChunks.status })
     .from(deliveryChunks)
     .where(eq(deliveryChunks.messageId, messageId));
-  if (chunks.some((c) => c.status === "queued" || c.status === "handing")) return;
+  if (chunks.some((c) => c.status === "queued" || c.status === "handing")) return "sending";
   const failed = chunks.filter((c) => c.status === "failed" || c.status === "unknown").length;
   const status = failed === 0 ? "sent" : failed === chunks.length ? "failed" : "partially-failed";
   await deps.db
     .update(messages)
     .set({ status, updatedAt: deps.clock() })
     .where(eq(messages.id, messageId));
+  return status;
 }
 
 /**

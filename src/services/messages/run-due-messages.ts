@@ -3,7 +3,7 @@ import { messages } from "../../db/schema.js";
 import type { Deps } from "../deps.js";
 import { loadTenant } from "../tenant.js";
 import { getTopic } from "../topics.js";
-import type { SendRequest } from "./compose.js";
+import { composeFor } from "./compose.js";
 import { decideRecipients } from "./decide-recipients.js";
 import { deliverMessage, deliverOrEnqueue, recoverInterruptedSends } from "./deliver-message.js";
 import { proveMessage } from "./send-message.js";
@@ -26,13 +26,20 @@ export async function runDueMessages(deps: Deps): Promise<number> {
       .update(messages)
       .set({ status: "sending", updatedAt: deps.clock() })
       .where(and(eq(messages.id, id), eq(messages.status, "scheduled")))
-      .returning({ request: messages.request });
-    const request = claimed[0]?.request as unknown as SendRequest | undefined;
-    if (!request) continue;
+      .returning({ request: messages.request, composition: messages.composition });
+    const [message] = claimed;
+    if (!message?.request) continue;
+    const { request } = message;
     const tenant = await loadTenant(deps, tenantId);
     const topic = await getTopic(deps, tenantId, request.topic);
+    // Composed when it was scheduled; one scheduled by an older version is composed now.
+    const composition = message.composition ?? composeFor(tenant, topic, request);
     const decided = await decideRecipients(deps, tenant, topic, id, request.recipients);
-    const chunkCount = await proveMessage(deps, tenant, topic.id, id, request, decided);
+    const chunkCount = await proveMessage(deps, tenant, topic.id, id, {
+      request,
+      composition,
+      decided,
+    });
     await deliverOrEnqueue(deps, tenant, id, chunkCount);
     sent += 1;
   }

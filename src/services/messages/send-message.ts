@@ -7,13 +7,13 @@ import type { Deps } from "../deps.js";
 import { appendJustifications, type JustificationDraft } from "../proofs/append-justifications.js";
 import type { TenantRow } from "../tenant.js";
 import { findTopic } from "../topics.js";
-import { composeFor, type SendRequest } from "./compose.js";
+import { type Composition, composeFor, type SendRequest } from "./compose.js";
 import { decideRecipients, type RecipientDecision, uniqueRecipients } from "./decide-recipients.js";
 import { deliverOrEnqueue } from "./deliver-message.js";
 
 export interface SendResult {
   messageId: string | null;
-  status: "dry-run" | "scheduled" | "sent" | "partially-failed" | "failed" | "sending";
+  status: "dry-run" | (typeof messages.$inferSelect)["status"];
   sendAt?: string;
   counts: { send: number; suppress: number };
   results: {
@@ -43,10 +43,12 @@ export async function sendMessage(
       errors: [{ pointer: "/topic", detail: "unknown topic" }],
     });
   }
-  // Refuses header injection, an unverified From domain, a missing sender
-  // identity or missing content — before anything is decided or written.
-  composeFor(deps, tenant, topic, request);
   const recipients = uniqueRecipients(request.recipients);
+  const deduplicated: SendRequest = { ...request, recipients };
+  // Composed once, here: refuses header injection, an unverified From domain,
+  // a missing sender identity or missing content before anything is decided
+  // or written; delivery personalises from this composition (stored below).
+  const composition = composeFor(tenant, topic, deduplicated);
   const now = deps.clock();
   const messageId = newId("msg", now);
 
@@ -56,7 +58,8 @@ export async function sendMessage(
       tenantId: tenant.id,
       topic: topic.id,
       status: "scheduled",
-      request: { ...request, recipients } as unknown as Record<string, unknown>,
+      request: deduplicated,
+      composition,
       sendAt: request.sendAt,
       recipients: recipients.length,
       createdAt: now,
@@ -73,25 +76,21 @@ export async function sendMessage(
 
   const decided = await decideRecipients(deps, tenant, topic, messageId, recipients);
   if (request.dryRun) return summarise(null, "dry-run", decided, false);
-  const chunkCount = await proveMessage(
-    deps,
-    tenant,
-    topic.id,
-    messageId,
-    { ...request, recipients },
+  const chunkCount = await proveMessage(deps, tenant, topic.id, messageId, {
+    request: deduplicated,
+    composition,
     decided,
-  );
-  // Queued (Workers, more than one chunk): the answer is `sending`, and the queue delivers.
-  await deliverOrEnqueue(deps, tenant, messageId, chunkCount);
-  const message = await deps.db.query.messages.findFirst({
-    where: (m, { eq }) => eq(m.id, messageId),
   });
-  return summarise(
-    messageId,
-    (message?.status ?? "sending") as SendResult["status"],
-    decided,
-    true,
-  );
+  // Queued (Workers, more than one chunk): the answer is `sending`, and the queue delivers.
+  const status = await deliverOrEnqueue(deps, tenant, messageId, chunkCount);
+  return summarise(messageId, status, decided, true);
+}
+
+/** What a proven send is made of: the request, its one composition, every recipient's decision. */
+export interface ProvenSend {
+  request: SendRequest;
+  composition: Composition;
+  decided: readonly RecipientDecision[];
 }
 
 /**
@@ -104,8 +103,7 @@ export async function proveMessage(
   tenant: TenantRow,
   topicId: string,
   messageId: string,
-  request: SendRequest,
-  decided: RecipientDecision[],
+  { request, composition, decided }: ProvenSend,
 ): Promise<number> {
   const now = deps.clock();
   let sendIndex = 0;
@@ -130,7 +128,8 @@ export async function proveMessage(
         tenantId: tenant.id,
         topic: topicId,
         status: "sending",
-        request: request as unknown as Record<string, unknown>,
+        request,
+        composition,
         sendAt: null,
         ...counts,
         createdAt: now,
@@ -138,7 +137,7 @@ export async function proveMessage(
       })
       .onConflictDoUpdate({
         target: messages.id,
-        set: { status: "sending", ...counts, updatedAt: now },
+        set: { status: "sending", composition, ...counts, updatedAt: now },
       }),
   ];
   if (chunkCount > 0) {
@@ -148,6 +147,7 @@ export async function proveMessage(
           messageId,
           chunk,
           status: "queued" as const,
+          recipients: Math.min(MAX_PERSONALIZATIONS, sendIndex - chunk * MAX_PERSONALIZATIONS),
           updatedAt: now,
         })),
       ),
@@ -157,10 +157,6 @@ export async function proveMessage(
   // table, so recording a chunk's outcome rewrites its own pages rather than
   // a page for nearly every row. The answer keeps the request's order.
   await appendJustifications(deps, tenant.id, inDeliveryOrder(drafts), alongside);
-  decided.forEach((d, i) => {
-    const draft = drafts[i];
-    if (draft) d.draft = draft;
-  });
   return chunkCount;
 }
 

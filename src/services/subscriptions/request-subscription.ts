@@ -130,8 +130,8 @@ export async function requestSubscription(
     locale,
     confirmation: { topics: topics.map((t) => t.id), topicName },
   };
-  // Refuses what cannot be sent (an unverified From domain, …) before anything is written.
-  composeFor(deps, tenant, topicsOf(first, request).composeTopic, request);
+  // Composed once; refuses what cannot be sent (an unverified From domain, …) before anything is written.
+  const composition = composeFor(tenant, topicsOf(first, request).composeTopic, request);
   await assertNotThrottled(deps, subject.tenantId, subject.subjectKey, now);
 
   const wording = {
@@ -174,9 +174,13 @@ export async function requestSubscription(
     history,
     now,
   );
-  await proveMessage(deps, tenant, first.id, messageId, request, [
-    { recipient: { email: input.email.trim() }, subjectKey: subject.subjectKey, decision, draft },
-  ]);
+  await proveMessage(deps, tenant, first.id, messageId, {
+    request,
+    composition,
+    decided: [
+      { recipient: { email: input.email.trim() }, subjectKey: subject.subjectKey, decision, draft },
+    ],
+  });
   if (decision.decision === "send") await deliverMessage(deps, tenant, messageId);
   const proof = await deps.db.query.justifications.findFirst({
     where: (j, { eq: equal }) => equal(j.messageId, messageId),
