@@ -16,6 +16,7 @@ import { randomSecret } from "../domain/ids.js";
 import { useSha256 } from "../domain/proof/chain.js";
 import { unsubscribeTokenKey } from "../domain/unsubscribe-token.js";
 import { createApp } from "../http/app.js";
+import { problemResponse, renderError } from "../http/problem.js";
 import { backgroundTasks } from "../services/background.js";
 import type { Deps } from "../services/deps.js";
 import { operatorCredential } from "../services/operator-credential.js";
@@ -103,6 +104,23 @@ function clientAddressOf(trustedProxies: readonly string[]): (c: RequestContext)
   };
 }
 
+/**
+ * Whether a trusted proxy says the client spoke TLS to it (`X-Forwarded-Proto`,
+ * the value the proxy nearest to us set: the last of a list). From anyone
+ * else the header is ignored: a client must not decide how its cookies are
+ * marked.
+ */
+function forwardedOverTlsOf(trustedProxies: readonly string[]): (c: RequestContext) => boolean {
+  if (trustedProxies.length === 0) return () => false;
+  const trust = proxyaddr.compile([...trustedProxies]);
+  return (c) => {
+    const peer = socketAddress(c);
+    if (peer === null || !trust(peer, 0)) return false;
+    const proto = c.req.header("x-forwarded-proto")?.split(",").at(-1)?.trim().toLowerCase();
+    return proto === "https";
+  };
+}
+
 /** The gateway on Node: database opened and migrated, secrets ready, app built. */
 export async function createNodeGateway(
   config: Config,
@@ -112,6 +130,7 @@ export async function createNodeGateway(
   useSha256(nodeSha256Hex);
   // Before anything is opened: a wrong proxy list fails the start.
   const clientIp = clientAddressOf(config.trustedProxies);
+  const forwardedOverTls = forwardedOverTlsOf(config.trustedProxies);
   const dir = fileDatabaseDir(config.databaseUrl);
   if (dir) await mkdir(dir, { recursive: true });
   const secret = await masterSecret(config);
@@ -145,6 +164,7 @@ export async function createNodeGateway(
     runInBackground: background.run,
     rateLimiter: fixedWindowLimiter(clock),
     clientIp,
+    forwardedOverTls,
   };
   return {
     app: createApp(deps),
@@ -176,5 +196,10 @@ export function operatorTokenNotice(token: string): string {
  */
 export function withStaticAssets(app: ReturnType<typeof createApp>) {
   const publicDir = fileURLToPath(new URL("../../public", import.meta.url));
-  return new Hono().use("/docs/scalar.js", serveStatic({ root: publicDir })).route("/", app);
+  // The outer app answers what no route matches: problem+json, as the inner app would.
+  return new Hono()
+    .use("/docs/scalar.js", serveStatic({ root: publicDir }))
+    .route("/", app)
+    .notFound(() => problemResponse("not-found"))
+    .onError(renderError);
 }

@@ -24,6 +24,7 @@ import { tenantRoutes } from "./routes/tenants.js";
 import { topicRoutes } from "./routes/topics.js";
 import { unsubscribeRoutes } from "./routes/unsubscribe.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { DOCS_HEADERS, withHeaders } from "./security-headers.js";
 
 /** 1 MiB: far above any evidence write, far below what would hurt. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -59,6 +60,7 @@ export function createApp(deps: Deps) {
   app.use("/webhooks/*", limitBody(MAX_WEBHOOK_BODY_BYTES, "16 MiB"));
   // SendGrid's own limit for a mail is 30 MB.
   app.use("/v3/*", sendLimit);
+  app.use("/docs", withHeaders(DOCS_HEADERS));
   app.route("/", metaRoutes());
   app.route("/", docsRoutes());
   app.route("/", tenantRoutes(deps));

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { LOCALES } from "../domain/compliance/wording.js";
 import { hasValidCalendarFields } from "../domain/instant.js";
+import { isJsonWithinDepth, MAX_JSON_DEPTH } from "../domain/json-depth.js";
 import {
   CONSENT_METHODS,
   CUSTOMER_KINDS,
@@ -195,6 +196,15 @@ export const ProblemSchema = v.object({
 const HeaderText = (max: number) =>
   v.pipe(v.string(), v.maxLength(max, `at most ${max} characters`));
 
+/** A caller's free-form data (template placeholders): any JSON, nested at most MAX_JSON_DEPTH deep. */
+const TemplateData = v.pipe(
+  v.record(v.string(), v.unknown()),
+  v.check(
+    (data) => isJsonWithinDepth(data, MAX_JSON_DEPTH - 1),
+    `nested at most ${MAX_JSON_DEPTH} levels deep`,
+  ),
+);
+
 export const SendMessageBody = v.strictObject({
   topic: TopicId,
   from: v.strictObject({ email: Email, name: v.optional(HeaderText(200)) }),
@@ -207,13 +217,13 @@ export const SendMessageBody = v.strictObject({
   template: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]{1,64}$/, "a template name"))),
   html: v.optional(v.pipe(v.string(), v.maxLength(2_000_000))),
   text: v.optional(v.pipe(v.string(), v.maxLength(2_000_000))),
-  data: v.optional(v.record(v.string(), v.unknown())),
+  data: v.optional(TemplateData),
   recipients: v.pipe(
     v.array(
       v.strictObject({
         email: v.pipe(v.string(), v.maxLength(320)),
         name: v.optional(HeaderText(200)),
-        data: v.optional(v.record(v.string(), v.unknown())),
+        data: v.optional(TemplateData),
         country: v.optional(Country),
         subscriberType: v.optional(v.picklist(SUBSCRIBER_TYPES)),
       }),

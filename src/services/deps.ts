@@ -53,6 +53,13 @@ export interface Deps {
    * Headers a client can set itself (X-Forwarded-For) are not trusted.
    */
   clientIp?: (c: Context) => string | null;
+  /**
+   * Whether the client reached the gateway over TLS when a trusted reverse
+   * proxy terminated it (Node: `X-Forwarded-Proto: https` from a proxy in
+   * TRUSTED_PROXIES). Unset, only the request's own URL counts (Workers see
+   * https themselves).
+   */
+  forwardedOverTls?: (c: Context) => boolean;
 }
 
 export function subjectKeyOf(deps: Deps, tenantId: string, normalisedAddress: string): string {

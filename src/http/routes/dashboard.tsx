@@ -29,7 +29,10 @@ import { DASHBOARD_HEADERS, DashboardPage, SignInPage } from "../pages/dashboard
  * a cross-origin `Origin` is refused.
  */
 export function dashboardRoutes(deps: Deps) {
-  const secure = (c: Context<AppEnv>) => new URL(c.req.url).protocol === "https:";
+  // Behind a TLS-terminating proxy the request arrives as http: the proxy's
+  // X-Forwarded-Proto (trusted proxies only) says the client used https.
+  const secure = (c: Context<AppEnv>) =>
+    new URL(c.req.url).protocol === "https:" || (deps.forwardedOverTls?.(c) ?? false);
   const cookieOptions = (c: Context<AppEnv>, maxAgeMs: number) => ({
     httpOnly: true,
     sameSite: "Strict" as const,

@@ -1,11 +1,13 @@
+import { sha256 } from "@noble/hashes/sha2.js";
 import { Hono } from "hono";
-import { html } from "hono/html";
+import { html, raw } from "hono/html";
 import * as v from "valibot";
 import { readTenantOutbox } from "../../adapters/outbox.js";
 import type { Deps } from "../../services/deps.js";
 import { requireScope } from "../auth.js";
 import type { AppEnv } from "../env.js";
 import { documented } from "../openapi.js";
+import { outboxHeaders, withHeaders } from "../security-headers.js";
 import { validate } from "../validate.js";
 
 const OutboxQuery = v.object({
@@ -49,8 +51,47 @@ export function outboxRoutes(deps: Deps) {
         });
       },
     )
-    .get("/outbox", (c) => c.html(OUTBOX_PAGE));
+    .get("/outbox", withHeaders(OUTBOX_HEADERS), (c) => c.html(OUTBOX_PAGE));
 }
+
+/**
+ * The page's one script, kept apart so that its hash can be the only script
+ * the page's Content-Security-Policy allows.
+ */
+const OUTBOX_SCRIPT = `
+      const form = document.getElementById("key-form");
+      const status = document.getElementById("status");
+      const list = document.getElementById("messages");
+      const field = (dl, name, value) => {
+        const dt = document.createElement("dt"); dt.textContent = name;
+        const dd = document.createElement("dd"); dd.textContent = value;
+        dl.append(dt, dd);
+      };
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        status.textContent = "Loading…";
+        const res = await fetch("/v1/outbox?limit=100", { headers: { authorization: "Bearer " + form.key.value } });
+        if (!res.ok) { status.textContent = "The key was refused (" + res.status + ")."; return; }
+        const { messages } = await res.json();
+        status.textContent = messages.length + " message(s), newest first.";
+        list.replaceChildren(...messages.map((m) => {
+          const article = document.createElement("article");
+          const dl = document.createElement("dl");
+          field(dl, "To", m.to); field(dl, "From", m.from); field(dl, "Subject", m.subject); field(dl, "Sent", m.createdAt);
+          for (const [k, v] of Object.entries(m.headers)) field(dl, k, v);
+          field(dl, "Justification", m.justificationId ?? "");
+          const frame = document.createElement("iframe");
+          frame.setAttribute("sandbox", ""); frame.title = "HTML part of " + m.subject; frame.srcdoc = m.html ?? "";
+          const text = document.createElement("pre"); text.textContent = m.text;
+          article.append(dl, frame, text);
+          return article;
+        }));
+      });
+`;
+
+const OUTBOX_HEADERS = outboxHeaders(
+  btoa(String.fromCharCode(...sha256(new TextEncoder().encode(OUTBOX_SCRIPT)))),
+);
 
 const OUTBOX_PAGE = html`<!doctype html>
 <html lang="en">
@@ -81,35 +122,6 @@ const OUTBOX_PAGE = html`<!doctype html>
     </form>
     <div role="status" id="status"></div>
     <main id="messages"></main>
-    <script>
-      const form = document.getElementById("key-form");
-      const status = document.getElementById("status");
-      const list = document.getElementById("messages");
-      const field = (dl, name, value) => {
-        const dt = document.createElement("dt"); dt.textContent = name;
-        const dd = document.createElement("dd"); dd.textContent = value;
-        dl.append(dt, dd);
-      };
-      form.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        status.textContent = "Loading…";
-        const res = await fetch("/v1/outbox?limit=100", { headers: { authorization: "Bearer " + form.key.value } });
-        if (!res.ok) { status.textContent = "The key was refused (" + res.status + ")."; return; }
-        const { messages } = await res.json();
-        status.textContent = messages.length + " message(s), newest first.";
-        list.replaceChildren(...messages.map((m) => {
-          const article = document.createElement("article");
-          const dl = document.createElement("dl");
-          field(dl, "To", m.to); field(dl, "From", m.from); field(dl, "Subject", m.subject); field(dl, "Sent", m.createdAt);
-          for (const [k, v] of Object.entries(m.headers)) field(dl, k, v);
-          field(dl, "Justification", m.justificationId ?? "");
-          const frame = document.createElement("iframe");
-          frame.setAttribute("sandbox", ""); frame.title = "HTML part of " + m.subject; frame.srcdoc = m.html ?? "";
-          const text = document.createElement("pre"); text.textContent = m.text;
-          article.append(dl, frame, text);
-          return article;
-        }));
-      });
-    </script>
+    <script>${raw(OUTBOX_SCRIPT)}</script>
   </body>
 </html>`;
