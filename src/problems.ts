@@ -11,8 +11,13 @@ export const PROBLEMS = {
   "not-found": { status: 404, title: "No such resource" },
   "topic-not-found": { status: 404, title: "No such topic" },
   "suppression-not-found": { status: 404, title: "No such active suppression" },
+  "key-not-found": { status: 404, title: "No such API key" },
   "method-not-allowed": { status: 405, title: "Method not allowed" },
   "topic-exists": { status: 409, title: "A topic with this id exists" },
+  "last-admin-key": {
+    status: 409,
+    title: "The tenant's last active admin key cannot be revoked",
+  },
   "idempotency-key-in-use": {
     status: 409,
     title: "A request with this Idempotency-Key is still being processed",

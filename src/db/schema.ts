@@ -53,6 +53,13 @@ export const apiKeys = sqliteTable(
     name: text("name"),
     createdAt: integer("created_at").notNull(),
     revokedAt: integer("revoked_at"),
+    /** After this instant the key is refused (null: it does not expire). */
+    expiresAt: integer("expires_at"),
+    /**
+     * When the key was last accepted, to the minute: written at most once a
+     * minute per key, so authenticating stays a read (services/authenticate.ts).
+     */
+    lastUsedAt: integer("last_used_at"),
   },
   (t) => [index("api_keys_tenant").on(t.tenantId)],
 );

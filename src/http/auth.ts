@@ -1,8 +1,14 @@
 import { createMiddleware } from "hono/factory";
 import { ProblemError } from "../problems.js";
-import { authenticateKey, authenticateOperator } from "../services/authenticate.js";
+import {
+  authenticateKey,
+  authenticateOperator,
+  keyUseIsStale,
+  recordKeyUse,
+} from "../services/authenticate.js";
 import type { Deps } from "../services/deps.js";
 import type { Scope } from "../services/scopes.js";
+import { inBackground } from "./background.js";
 import type { AppEnv } from "./env.js";
 
 function bearer(header: string | undefined): string {
@@ -16,6 +22,11 @@ function bearer(header: string | undefined): string {
 export function requireScope(deps: Deps, scope: Scope) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const principal = await authenticateKey(deps, bearer(c.req.header("authorization")), scope);
+    const now = deps.clock();
+    // Off the request's path: the answer never waits for this write.
+    if (keyUseIsStale(principal, now)) {
+      inBackground(c, deps, recordKeyUse(deps, principal.keyId, now), "key use");
+    }
     c.set("principal", principal);
     c.set("idempotencyScope", principal.tenant.id);
     await next();

@@ -1,5 +1,5 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, or } from "drizzle-orm";
 import { apiKeys, tenants } from "../db/schema.js";
 import {
   type SignedTokenKey,
@@ -52,8 +52,8 @@ export function signSession(deps: Deps, tenantId: string, keyId: string, csrf: s
 
 /**
  * The session a cookie holds, if it is genuine, fresh, and its key still
- * exists, is not revoked and still has `compliance:read`: revoking the key
- * ends its sessions at once.
+ * exists, is not revoked nor expired and still has `compliance:read`:
+ * revoking the key ends its sessions at once.
  */
 export async function readSession(deps: Deps, cookie: string | undefined): Promise<Session | null> {
   if (!cookie) return null;
@@ -68,7 +68,14 @@ export async function readSession(deps: Deps, cookie: string | undefined): Promi
     .select({ tenant: tenants, scopes: apiKeys.scopes })
     .from(apiKeys)
     .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
-    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)))
+    .where(
+      and(
+        eq(apiKeys.id, keyId),
+        eq(apiKeys.tenantId, tenantId),
+        isNull(apiKeys.revokedAt),
+        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, deps.clock())),
+      ),
+    )
     .limit(1);
   if (!found || !allows(found.scopes, "compliance:read")) return null;
   return { tenant: found.tenant, keyId, csrf };

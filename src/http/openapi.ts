@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { describeRoute, resolver } from "hono-openapi";
+import { PROBLEMS, type ProblemType } from "../problems.js";
 import { ProblemSchema } from "./schemas.js";
 
 const problem = (description: string) => ({
@@ -19,6 +20,8 @@ export function documented(spec: {
   status?: number;
   response?: StandardSchemaV1;
   description?: string;
+  /** The problems this operation answers beyond the common ones, by `type`. */
+  problems?: readonly ProblemType[];
 }) {
   const status = spec.status ?? 200;
   const secured = spec.auth !== "public";
@@ -48,6 +51,19 @@ export function documented(spec: {
             403: problem("The key lacks the scope (`/problems/forbidden`)"),
           }
         : {}),
+      ...specificProblems(spec.problems ?? []),
     },
   });
+}
+
+/** The listed problems, grouped by their status: one answer per status, naming each type. */
+function specificProblems(types: readonly ProblemType[]) {
+  const byStatus = new Map<number, string[]>();
+  for (const type of types) {
+    const { status, title } = PROBLEMS[type];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), `${title} (\`/problems/${type}\`)`]);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, lines]) => [status, problem(lines.join("; "))]),
+  );
 }

@@ -93,6 +93,28 @@ export const CreateTenantBody = v.strictObject({
 export const CreateKeyBody = v.strictObject({
   scopes: v.pipe(v.array(v.picklist(SCOPES)), v.minLength(1, "at least one scope")),
   name: v.optional(Text(100)),
+  /** After this instant the key is refused (401); must lie in the future. */
+  expiresAt: v.optional(Instant),
+});
+
+/** An API key as listed: never the secret, nor its hash. */
+export const KeySchema = v.object({
+  id: v.string(),
+  name: v.nullable(v.string()),
+  scopes: v.array(v.picklist(SCOPES)),
+  createdAt: v.string(),
+  expiresAt: v.nullable(v.string()),
+  lastUsedAt: v.nullable(v.string()),
+  revokedAt: v.nullable(v.string()),
+});
+
+export const CreatedKeySchema = v.object({
+  id: v.string(),
+  key: v.nullable(v.string()),
+  scopes: v.array(v.picklist(SCOPES)),
+  name: v.nullable(v.string()),
+  createdAt: v.string(),
+  expiresAt: v.nullable(v.string()),
 });
 
 export const DefineTopicBody = v.strictObject({

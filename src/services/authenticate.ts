@@ -1,4 +1,4 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, lte, or } from "drizzle-orm";
 import { apiKeys, tenants } from "../db/schema.js";
 import { sha256Hex } from "../domain/digest.js";
 import { ProblemError } from "../problems.js";
@@ -10,25 +10,65 @@ export interface Principal {
   tenant: TenantRow;
   keyId: string;
   scopes: string[];
+  /** When the key was last recorded as used (see `keyUseIsStale`). */
+  lastUsedAt: number | null;
 }
 
 /**
- * Finds the tenant and scopes of an API key. An unknown key and a revoked
- * one are refused alike, so a caller learns nothing about which keys exist.
+ * How often a key's `lastUsedAt` is written: at most once a minute per key,
+ * so a busy key costs no write per request and authenticating stays a read.
+ */
+export const KEY_USE_RESOLUTION_MS = 60_000;
+
+/**
+ * Finds the tenant and scopes of an API key. An unknown key, a revoked one
+ * and an expired one are refused alike, so a caller learns nothing about
+ * which keys exist. A revocation takes effect on the very next request:
+ * nothing about keys is cached.
  */
 export async function authenticateKey(deps: Deps, key: string, needed: Scope): Promise<Principal> {
   const keyHash = await sha256Hex(key);
   const [found] = await deps.db
-    .select({ tenant: tenants, keyId: apiKeys.id, scopes: apiKeys.scopes })
+    .select({
+      tenant: tenants,
+      keyId: apiKeys.id,
+      scopes: apiKeys.scopes,
+      lastUsedAt: apiKeys.lastUsedAt,
+      expiresAt: apiKeys.expiresAt,
+    })
     .from(apiKeys)
     .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
     .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
     .limit(1);
-  if (!found) throw new ProblemError("unauthenticated");
+  if (!found || (found.expiresAt !== null && found.expiresAt <= deps.clock())) {
+    throw new ProblemError("unauthenticated");
+  }
   if (!allows(found.scopes, needed)) {
     throw new ProblemError("forbidden", { detail: `This key lacks the "${needed}" scope.` });
   }
-  return found;
+  const { expiresAt: _expiresAt, ...principal } = found;
+  return principal;
+}
+
+/** Whether this request should record the key's use (its last record is a minute old). */
+export function keyUseIsStale(principal: Principal, now: number): boolean {
+  return principal.lastUsedAt === null || now - principal.lastUsedAt >= KEY_USE_RESOLUTION_MS;
+}
+
+/**
+ * Records that a key was used now. Conditional, so concurrent requests of one
+ * key write it once a minute at most, whichever comes first.
+ */
+export async function recordKeyUse(deps: Deps, keyId: string, now: number): Promise<void> {
+  await deps.db
+    .update(apiKeys)
+    .set({ lastUsedAt: now })
+    .where(
+      and(
+        eq(apiKeys.id, keyId),
+        or(isNull(apiKeys.lastUsedAt), lte(apiKeys.lastUsedAt, now - KEY_USE_RESOLUTION_MS)),
+      ),
+    );
 }
 
 /** The operator credential, compared by hash in constant time. */

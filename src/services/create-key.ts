@@ -1,6 +1,7 @@
 import { apiKeys } from "../db/schema.js";
 import { sha256Hex } from "../domain/digest.js";
 import { newId, randomSecret } from "../domain/ids.js";
+import { ProblemError } from "../problems.js";
 import type { Deps } from "./deps.js";
 import type { Scope } from "./scopes.js";
 
@@ -12,6 +13,8 @@ export interface CreatedKey {
   scopes: Scope[];
   name: string | null;
   createdAt: string;
+  /** After this instant the key is refused; null: it does not expire. */
+  expiresAt: string | null;
 }
 
 const KEY_PREFIX = "grk_";
@@ -22,6 +25,7 @@ export async function issueKey(
   scopes: Scope[],
   name: string | null,
   now: number,
+  expiresAt: number | null = null,
 ) {
   const key = `${KEY_PREFIX}${randomSecret(32)}`;
   const row = {
@@ -32,6 +36,8 @@ export async function issueKey(
     name,
     createdAt: now,
     revokedAt: null,
+    expiresAt,
+    lastUsedAt: null,
   };
   const created: CreatedKey = {
     id: row.id,
@@ -39,6 +45,7 @@ export async function issueKey(
     scopes: row.scopes,
     name,
     createdAt: new Date(now).toISOString(),
+    expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
   };
   return { table: apiKeys, row, created };
 }
@@ -46,9 +53,22 @@ export async function issueKey(
 export async function createKey(
   deps: Deps,
   tenantId: string,
-  input: { scopes: Scope[]; name?: string | undefined },
+  input: { scopes: Scope[]; name?: string | undefined; expiresAt?: number | undefined },
 ): Promise<CreatedKey> {
-  const issued = await issueKey(tenantId, input.scopes, input.name ?? null, deps.clock());
+  const now = deps.clock();
+  if (input.expiresAt !== undefined && input.expiresAt <= now) {
+    throw new ProblemError("invalid-request", {
+      detail: "A key cannot expire before it is created.",
+      errors: [{ pointer: "/expiresAt", detail: "must lie in the future" }],
+    });
+  }
+  const issued = await issueKey(
+    tenantId,
+    input.scopes,
+    input.name ?? null,
+    now,
+    input.expiresAt ?? null,
+  );
   await deps.db.insert(issued.table).values(issued.row);
   return issued.created;
 }

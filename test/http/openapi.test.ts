@@ -35,7 +35,8 @@ interface Document {
 /** DESIGN §5, every row, as OpenAPI path templates → methods → scope. */
 const CONTRACT: Record<string, Record<string, string>> = {
   "/v1/tenants": { post: "operator" },
-  "/v1/keys": { post: "admin" },
+  "/v1/keys": { post: "admin", get: "admin" },
+  "/v1/keys/{id}": { delete: "admin" },
   "/v1/topics": { post: "admin", get: "admin" },
   "/v1/settings": { get: "admin", patch: "admin" },
   "/v1/consents": { post: "evidence:write" },
@@ -69,6 +70,8 @@ const CONTRACT: Record<string, Record<string, string>> = {
 const IMPLEMENTED: [string, string][] = [
   ["post", "/v1/tenants"],
   ["post", "/v1/keys"],
+  ["get", "/v1/keys"],
+  ["delete", "/v1/keys/{id}"],
   ["post", "/v1/topics"],
   ["get", "/v1/topics"],
   ["post", "/v1/consents"],

@@ -2,6 +2,8 @@ import type { Command } from "../command.js";
 import { exportProofsCommand } from "./export.js";
 import { importFile } from "./import.js";
 import { keyCreate } from "./key-create.js";
+import { keyList } from "./key-list.js";
+import { keyRevoke } from "./key-revoke.js";
 import { migrate } from "./migrate.js";
 import { tenantCreate } from "./tenant-create.js";
 import { topicAdd } from "./topic-add.js";
@@ -15,6 +17,8 @@ import { verifyExport } from "./verify.js";
 export const COMMANDS: readonly Command[] = [
   tenantCreate,
   keyCreate,
+  keyList,
+  keyRevoke,
   topicAdd,
   importFile,
   exportProofsCommand,

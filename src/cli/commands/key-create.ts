@@ -8,6 +8,7 @@ const options = {
   tenant: { type: "string" },
   scope: { type: "string", multiple: true },
   name: { type: "string" },
+  "expires-at": { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -15,7 +16,7 @@ export const keyCreate: Command = {
   name: "key create",
   summary: "Create an API key for a tenant (shown once)",
   help: `Usage: grounds key create --tenant TENANT_ID --scope SCOPE [--scope SCOPE …]
-                          [--name NAME] [--json]
+                          [--name NAME] [--expires-at TIME] [--json]
 
 Creates an API key for a tenant, as POST /v1/keys does. The key is printed
 once; only its hash is stored.
@@ -25,6 +26,7 @@ Options:
   --scope SCOPE        ${SCOPES.join(", ")} (repeat for more;
                        admin includes every other scope)
   --name NAME          a name to tell keys apart
+  --expires-at TIME    refuse the key after this instant (RFC 3339, or a date)
   --json               print the answer of the HTTP API
 
 Example:
@@ -35,8 +37,8 @@ Example:
     if (values.tenant === undefined) throw new UsageError("missing --tenant");
     const input = validateInput(
       CreateKeyBody,
-      { scopes: values.scope, name: values.name },
-      { scopes: "--scope" },
+      { scopes: values.scope, name: values.name, expiresAt: values["expires-at"] },
+      { scopes: "--scope", expiresAt: "--expires-at" },
     );
     // Loaded only now: help and refused input need none of the database code.
     const { createKey } = await import("../../services/create-key.js");

@@ -1,4 +1,4 @@
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as v from "valibot";
 import { ProblemError } from "../../problems.js";
 import type { Deps } from "../../services/deps.js";
@@ -7,6 +7,7 @@ import { getImport, MAX_IMPORT_BYTES, receiveImport } from "../../services/impor
 import { processImport } from "../../services/imports/process.js";
 import { ImportParameters } from "../../services/imports/row-schemas.js";
 import { requireScope } from "../auth.js";
+import { inBackground } from "../background.js";
 import type { AppEnv } from "../env.js";
 import { documented } from "../openapi.js";
 import { validate } from "../validate.js";
@@ -34,26 +35,6 @@ const ImportSchema = v.object({
   updatedAt: v.string(),
   finishedAt: v.nullable(v.string()),
 });
-
-/**
- * Runs a task after the answer: through the gateway's runner on Node, or
- * the Worker's `waitUntil`. What the task does not finish (a Worker's time
- * is short) is taken up again by the next look at the job.
- */
-function inBackground(c: Context<AppEnv>, deps: Deps, task: Promise<unknown>): void {
-  const guarded = task.catch((error: unknown) => {
-    console.error(`[grounds] import: ${error instanceof Error ? error.name : "error"}`);
-  });
-  if (deps.runInBackground) {
-    deps.runInBackground(guarded);
-    return;
-  }
-  try {
-    c.executionCtx.waitUntil(guarded);
-  } catch {
-    // No execution context (a plain fetch handler): the promise runs on by itself.
-  }
-}
 
 /** Bulk import of evidence (DESIGN §5): the file is the body. */
 export function importRoutes(deps: Deps) {
@@ -96,7 +77,7 @@ export function importRoutes(deps: Deps) {
           c.req.raw.body,
           { idempotencyKey: c.req.header("idempotency-key") },
         );
-        if (view.status === "queued") inBackground(c, deps, processImport(deps, view.id));
+        if (view.status === "queued") inBackground(c, deps, processImport(deps, view.id), "import");
         return c.json({ id: view.id, status: view.status }, 202, {
           location: `/v1/imports/${view.id}`,
           ...(replayed ? { "idempotent-replayed": "true" } : {}),
@@ -121,7 +102,7 @@ export function importRoutes(deps: Deps) {
           rejectedAfter: c.req.valid("query").rejectedAfter,
         });
         // Its processor was cut off (a restart, a Worker's time limit): go on.
-        if (stalled) inBackground(c, deps, processImport(deps, id));
+        if (stalled) inBackground(c, deps, processImport(deps, id), "import");
         return c.json(view);
       },
     );
