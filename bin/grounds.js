@@ -1,8 +1,15 @@
 #!/usr/bin/env node
-// `npx grounds …`: the TypeScript CLI, run through tsx (a runtime dependency).
-// The tsconfig is named so that the CLI behaves the same from any directory.
+// `npx grounds …`: the CLI as compiled JavaScript (build/cli/grounds.js,
+// built by `npm install`/`npm run build:assets`), which starts in well under
+// a second. A checkout whose build is missing still works, through tsx.
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { register } from "tsx/esm/api";
 
-register({ tsconfig: fileURLToPath(new URL("../tsconfig.json", import.meta.url)) });
-await import("../src/cli/main.ts");
+const compiled = new URL("../build/cli/grounds.js", import.meta.url);
+if (existsSync(fileURLToPath(compiled))) {
+  await import(compiled.href);
+} else {
+  const { register } = await import("tsx/esm/api");
+  register({ tsconfig: fileURLToPath(new URL("../tsconfig.json", import.meta.url)) });
+  await import("../src/cli/main.ts");
+}

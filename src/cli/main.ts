@@ -1,4 +1,10 @@
+import { readFileSync } from "node:fs";
 import { runCli } from "./run.js";
+
+// Two levels below the root both here (src/cli/) and compiled (build/cli/).
+const { version } = JSON.parse(
+  readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+) as { version: string };
 
 /** `grounds …` (bin/grounds.js), `npm run cli -- …`, `npm run db:migrate`. */
 process.exitCode = await runCli(
@@ -8,4 +14,6 @@ process.exitCode = await runCli(
     err: (text) => process.stderr.write(`${text}\n`),
   },
   process.env,
+  undefined,
+  version,
 );

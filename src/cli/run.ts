@@ -12,6 +12,7 @@ export async function runCli(
   io: Io,
   env: Record<string, string | undefined>,
   commands: readonly Command[] = COMMANDS,
+  version = "unknown",
 ): Promise<ExitCode> {
   const context = new Context(io, env);
   let name = "";
@@ -19,6 +20,10 @@ export async function runCli(
     const [first] = argv;
     if (first === undefined || first === "--help" || first === "-h") {
       io.out(overview(commands));
+      return EXIT.ok;
+    }
+    if (first === "--version" || first === "-V" || first === "version") {
+      io.out(`grounds ${version}`);
       return EXIT.ok;
     }
     if (first === "help") return help(argv.slice(1), io, commands);
@@ -129,7 +134,8 @@ Usage: grounds <command> [options]
 Commands:
 ${list(commands)}
 
-Run "grounds <command> --help" (or "grounds help <command>") for its options.
+Run "grounds <command> --help" (or "grounds help <command>") for its options,
+"grounds --version" for the version.
 
 Configuration is read from the environment, as the server reads it:
   DATABASE_URL           a file: path or a remote libSQL URL (default file:./data/grounds.db)

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
@@ -42,6 +42,18 @@ const TENANT = [
 ].flat();
 
 describe("grounds CLI", () => {
+  it("answers --version with the package's version, touching no database", async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+    ) as { version: string };
+    for (const r of await Promise.all([grounds("--version"), grounds("-V")])) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(`grounds ${version}\n`);
+    }
+    expect(existsSync(dbPath)).toBe(false);
+  });
+
   it("prints help for the whole and for each command, touching no database", async () => {
     const [overview, tenant, key, topic, migrate, group] = await Promise.all([
       grounds(),
