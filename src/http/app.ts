@@ -1,10 +1,11 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { openAPIRouteHandler } from "hono-openapi";
+import { generateSpecs } from "hono-openapi";
 import { ProblemError } from "../problems.js";
 import type { Deps } from "../services/deps.js";
 import type { AppEnv } from "./env.js";
 import { documented } from "./openapi.js";
+import { finishDocument } from "./openapi-document.js";
 import { problemResponse, renderError } from "./problem.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { decisionRoutes } from "./routes/decisions.js";
@@ -18,6 +19,7 @@ import { outboxRoutes } from "./routes/outbox.js";
 import { proofRoutes } from "./routes/proofs.js";
 import { sendGridRoutes } from "./routes/sendgrid.js";
 import { settingsRoutes } from "./routes/settings.js";
+import { startRoutes } from "./routes/start.js";
 import { subjectRoutes } from "./routes/subjects.js";
 import { subscriptionRoutes } from "./routes/subscriptions.js";
 import { tenantRoutes } from "./routes/tenants.js";
@@ -61,6 +63,7 @@ export function createApp(deps: Deps) {
   // SendGrid's own limit for a mail is 30 MB.
   app.use("/v3/*", sendLimit);
   app.use("/docs", withHeaders(DOCS_HEADERS));
+  app.route("/", startRoutes(deps));
   app.route("/", metaRoutes());
   app.route("/", docsRoutes());
   app.route("/", tenantRoutes(deps));
@@ -79,31 +82,36 @@ export function createApp(deps: Deps) {
   app.route("/", dashboardRoutes(deps));
   app.route("/", unsubscribeRoutes(deps));
   app.route("/", subscriptionRoutes(deps));
+  let document: Promise<unknown> | undefined;
   app.get(
     "/openapi.json",
     documented({ summary: "This OpenAPI 3.1 document", tag: "Meta", auth: "public" }),
-    openAPIRouteHandler(app, {
-      // Document /openapi.json itself (a path with a dot looks like a static file).
-      excludeStaticFile: false,
-      documentation: {
-        openapi: "3.1.0",
-        info: {
-          title: "Grounds",
-          version: "1",
-          description:
-            "A compliance gateway for commercial e-mail. Errors are `application/problem+json` (RFC 9457) with a stable `type`; every write accepts `Idempotency-Key`.",
-        },
-        components: {
-          securitySchemes: {
-            bearer: {
-              type: "http",
-              scheme: "bearer",
-              description: "An API key, or the operator token for `POST /v1/tenants`.",
+    async (c) => {
+      // The routes are fixed once the app is built: the document is made once.
+      document ??= generateSpecs(app, {
+        // Document /openapi.json itself (a path with a dot looks like a static file).
+        excludeStaticFile: false,
+        documentation: {
+          openapi: "3.1.0",
+          info: {
+            title: "Grounds",
+            version: "1",
+            description:
+              "A compliance gateway for commercial e-mail. Errors are `application/problem+json` (RFC 9457) with a stable `type`, documented at `/problems/{type}`; every write accepts `Idempotency-Key`. List endpoints page with an opaque `cursor`.",
+          },
+          components: {
+            securitySchemes: {
+              bearer: {
+                type: "http",
+                scheme: "bearer",
+                description: "An API key, or the operator token for `POST /v1/tenants`.",
+              },
             },
           },
         },
-      },
-    }),
+      }).then((generated) => finishDocument(generated, { publicUrl: deps.publicUrl }));
+      return c.json(await document);
+    },
   );
   app.notFound(() => problemResponse("not-found"));
   app.onError(renderError);

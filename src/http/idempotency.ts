@@ -5,6 +5,7 @@ import { sha256Hex } from "../domain/digest.js";
 import { ProblemError } from "../problems.js";
 import type { Deps } from "../services/deps.js";
 import type { AppEnv } from "./env.js";
+import { honoursIdempotencyKey } from "./openapi.js";
 
 /** How long a key's first answer is replayed. */
 const KEEP_MS = 24 * 60 * 60 * 1000;
@@ -16,6 +17,10 @@ const KEEP_MS = 24 * 60 * 60 * 1000;
  * request keeps nothing, so it can be corrected and retried with its key.
  */
 export function idempotent(deps: Deps) {
+  return honoursIdempotencyKey(idempotencyMiddleware(deps));
+}
+
+function idempotencyMiddleware(deps: Deps) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const key = c.req.header("idempotency-key");
     if (key === undefined) return next();

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXAMPLE_ORDER, EXAMPLES } from "../../src/http/openapi-document.js";
+import { PROBLEMS } from "../../src/problems.js";
+import { OPERATOR_TOKEN } from "../support/gateway.js";
 import type { GatewayUnderTest } from "../support/gateway-under-test.js";
-import { RUNTIMES } from "../support/runtimes.js";
+import { nodeHarness, RUNTIMES } from "../support/runtimes.js";
 
 /**
  * `/openapi.json` is an OpenAPI 3.1 document of the HTTP contract (DESIGN §5):
@@ -22,11 +25,15 @@ interface Operation {
   description?: string;
   security?: Record<string, string[]>[];
   parameters?: { in: string; name: string; required?: boolean }[];
-  requestBody?: { required?: boolean; content: Record<string, { schema: Schema }> };
-  responses: Record<string, { content?: Record<string, unknown> }>;
+  requestBody?: {
+    required?: boolean;
+    content: Record<string, { schema: Schema; example?: unknown }>;
+  };
+  responses: Record<string, { description?: string; content?: Record<string, unknown> }>;
 }
 interface Document {
   openapi: string;
+  servers?: { url: string }[];
   info: { title: string; version: string };
   paths: Record<string, Record<string, Operation>>;
   components?: { securitySchemes?: Record<string, { type: string; scheme?: string }> };
@@ -61,7 +68,9 @@ const CONTRACT: Record<string, Record<string, string>> = {
   "/healthz": { get: "public" },
   "/openapi.json": { get: "public" },
   "/docs": { get: "public" },
-  "/dashboard": { get: "compliance:read" },
+  // A session begun with a compliance:read key (a cookie, not a bearer key).
+  "/dashboard": { get: "session" },
+  "/": { get: "public" },
   // The `type` URIs of problems (RFC 9457 §3.1.1) resolve here.
   "/problems/{type}": { get: "public" },
 };
@@ -136,6 +145,144 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
 
   const enumOf = (schema: Schema | undefined) => schema?.enum ?? [];
 
+  /** A page (HTML, or a form post that redirects to one) answers no problem+json. */
+  const isPage = (operation: Operation) =>
+    Object.entries(operation.responses).some(
+      ([status, r]) => status === "303" || Object.keys(r.content ?? {}).includes("text/html"),
+    );
+
+  describe("completeness", () => {
+    it("names the server it is served from (PUBLIC_URL), so the samples run", () => {
+      expect(doc.servers?.length).toBe(1);
+      const url = doc.servers?.[0]?.url ?? "";
+      expect(() => new URL(url)).not.toThrow();
+      if (gw.runtime === "node") expect(url).toBe(nodeHarness(gw).deps.publicUrl);
+    });
+
+    it("documents Idempotency-Key on every authenticated write", () => {
+      const writes = operations().filter(
+        ({ method, op: operation }) =>
+          ["post", "put", "patch", "delete"].includes(method) && operation.security,
+      );
+      expect(writes.length).toBeGreaterThan(15);
+      for (const { path, method, op: operation } of writes) {
+        expect(
+          operation.parameters?.map((p) => `${p.in} ${p.name}`),
+          `${method.toUpperCase()} ${path}`,
+        ).toContain("header Idempotency-Key");
+        expect(operation.responses["409"]?.description, `${method} ${path}`).toContain(
+          "/problems/idempotency-key-in-use",
+        );
+        expect(operation.responses["422"]?.description, `${method} ${path}`).toContain(
+          "/problems/idempotency-key-reused",
+        );
+      }
+      // A read takes none.
+      expect(op("get", "/v1/proofs").parameters?.map((p) => p.name)).not.toContain(
+        "Idempotency-Key",
+      );
+    });
+
+    it("documents every answer: a success, and each problem type under its own status", () => {
+      const documented = new Set<string>();
+      for (const { path, method, op: operation } of operations()) {
+        const statuses = Object.keys(operation.responses);
+        expect(
+          statuses.some((s) => /^[23]\d\d$/.test(s)),
+          `${method} ${path} documents its success`,
+        ).toBe(true);
+        if (isPage(operation)) continue;
+        expect(statuses, `${method} ${path}`).toContain("500");
+        for (const [status, response] of Object.entries(operation.responses)) {
+          if (!/^[45]/.test(status)) continue;
+          expect(Object.keys(response.content ?? {}), `${method} ${path} ${status}`).toEqual([
+            "application/problem+json",
+          ]);
+          const types = [...(response.description ?? "").matchAll(/\/problems\/([a-z-]+)/g)].map(
+            (m) => m[1] ?? "",
+          );
+          expect(types.length, `${method} ${path} ${status} names its types`).toBeGreaterThan(0);
+          for (const type of types) {
+            expect(Object.keys(PROBLEMS), `${method} ${path}`).toContain(type);
+            expect(PROBLEMS[type as keyof typeof PROBLEMS].status, `${type} in ${status}`).toBe(
+              Number(status),
+            );
+            documented.add(type);
+          }
+        }
+      }
+      // Every problem the gateway can answer is documented on some operation
+      // (these two are catalogued, but no route answers them).
+      const unanswered = ["method-not-allowed", "unsupported-media-type"];
+      expect([...documented].sort()).toEqual(
+        Object.keys(PROBLEMS)
+          .filter((type) => !unanswered.includes(type))
+          .sort(),
+      );
+      // The answers that were missing before: a send's 422s, a duplicate topic's 409.
+      expect(op("post", "/v1/messages").responses["422"]?.description).toContain(
+        "/problems/unverified-sender-domain",
+      );
+      expect(op("post", "/v1/topics").responses["409"]?.description).toContain(
+        "/problems/topic-exists",
+      );
+      expect(op("get", "/v1/subjects/{email}/decision").responses["404"]?.description).toContain(
+        "/problems/topic-not-found",
+      );
+    });
+
+    it("carries request examples, and each one runs as it is", async () => {
+      const run = async (key: string, bearer: string) => {
+        const [method = "", path = ""] = key.split(" ");
+        const operation = op(method, path);
+        const example = operation.requestBody?.content["application/json"]?.example;
+        expect(example, `${key} has an example`).toEqual(EXAMPLES[key]);
+        const concrete = path.replace("{email}", encodeURIComponent("jana.novak@example.cz"));
+        const res = await gw.request(concrete, {
+          method: method.toUpperCase(),
+          key: bearer,
+          json: example,
+        });
+        expect(res.status, `${key}: ${await res.clone().text()}`).toBeLessThan(300);
+        return res;
+      };
+      const [first, ...rest] = EXAMPLE_ORDER;
+      expect(first).toBe("post /v1/tenants");
+      const created = (await (await run(first ?? "", OPERATOR_TOKEN)).json()) as {
+        adminKey: { key: string };
+      };
+      for (const key of rest) await run(key, created.adminKey.key);
+      // Every operation with a JSON body has one, except where none can run as it is.
+      for (const { path, method, op: operation } of operations()) {
+        if (!operation.requestBody?.content["application/json"]) continue;
+        expect(Object.keys(EXAMPLES), `${method} ${path}`).toContain(`${method} ${path}`);
+      }
+    });
+  });
+
+  // The routes of the app itself are at hand in the Node harness (the Worker runs the same app).
+  if (runtime.name === "node")
+    describe("every served route", () => {
+      it("is in the document, and the document lists no route that is not served", () => {
+        const served = new Set(
+          nodeHarness(gw)
+            .app.routes.filter((route) => route.method !== "ALL")
+            .map(
+              (route) => `${route.method.toLowerCase()} ${route.path.replace(/:(\w+)/g, "{$1}")}`,
+            ),
+        );
+        const inDocument = new Set(operations().map(({ path, method }) => `${method} ${path}`));
+        expect(
+          [...served].filter((r) => !inDocument.has(r)),
+          "served but not documented",
+        ).toEqual([]);
+        expect(
+          [...inDocument].filter((r) => !served.has(r)),
+          "documented but not served",
+        ).toEqual([]);
+      });
+    });
+
   describe("the document", () => {
     it("is OpenAPI 3.1 with a bearer security scheme", () => {
       expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
@@ -183,8 +330,9 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       for (const { path, method, op: operation } of operations()) {
         const scope = CONTRACT[path]?.[method];
         if (scope === undefined) continue;
-        if (scope === "public" || scope === "signed") {
+        if (scope === "public" || scope === "signed" || scope === "session") {
           expect(operation.security, `${method} ${path} is public`).toBeUndefined();
+          if (scope === "session") expect(operation.description).toContain("session");
           continue;
         }
         expect(operation.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
@@ -356,6 +504,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
 
     it("errors are documented as application/problem+json", () => {
       for (const { path, method, op: operation } of operations()) {
+        if (isPage(operation)) continue;
         expect(Object.keys(operation.responses["400"]?.content ?? {}), `${method} ${path}`).toEqual(
           ["application/problem+json"],
         );

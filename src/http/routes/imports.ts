@@ -9,7 +9,7 @@ import { ImportParameters } from "../../services/imports/row-schemas.js";
 import { requireScope } from "../auth.js";
 import { inBackground } from "../background.js";
 import type { AppEnv } from "../env.js";
-import { documented } from "../openapi.js";
+import { documented, documentsIdempotencyKey } from "../openapi.js";
 import { validate } from "../validate.js";
 
 const ImportPageQuery = v.object({
@@ -54,6 +54,7 @@ export function importRoutes(deps: Deps) {
         status: 202,
         response: ImportAccepted,
       }),
+      documentsIdempotencyKey(),
       scoped,
       validate("query", ImportParameters),
       async (c) => {

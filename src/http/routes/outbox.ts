@@ -51,7 +51,19 @@ export function outboxRoutes(deps: Deps) {
         });
       },
     )
-    .get("/outbox", withHeaders(OUTBOX_HEADERS), (c) => c.html(OUTBOX_PAGE));
+    .get(
+      "/outbox",
+      documented({
+        summary: "The local outbox page",
+        description:
+          "A page that reads `GET /v1/outbox` with the API key typed into it (kept in the page only).",
+        tag: "Sending",
+        auth: "public",
+        html: true,
+      }),
+      withHeaders(OUTBOX_HEADERS),
+      (c) => c.html(OUTBOX_PAGE),
+    );
 }
 
 /**
