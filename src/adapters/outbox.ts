@@ -27,6 +27,9 @@ export function createOutboxProvider(db: Database, clock: () => number): MailPro
       const tenantId = options.tenantId ?? "";
       const mailId = newId("outmail", now);
       const from = mail.from.name ? `${mail.from.name} <${mail.from.email}>` : mail.from.email;
+      // Everything else of the call, kept as SendGrid would have received it: nothing a
+      // caller gave is lost on the way to the outbox either.
+      const { personalizations: _p, content: _c, from: _f, subject: _s, ...rest } = mail;
       const rows = mail.personalizations.flatMap((p) =>
         p.to.map((to) => {
           const substitutions = p.substitutions ?? {};
@@ -53,6 +56,7 @@ export function createOutboxProvider(db: Database, clock: () => number): MailPro
           text: mail.content.find((c) => c.type === "text/plain")?.value ?? "",
           html: mail.content.find((c) => c.type === "text/html")?.value ?? null,
           createdAt: now,
+          fields: Object.keys(rest).length > 0 ? rest : null,
         }),
         ...insertBoundRows(outbox, rows).map((insert) => db.run(insert)),
       ]);
@@ -73,6 +77,8 @@ export interface OutboxMessage {
   text: string;
   html: string | null;
   createdAt: number;
+  /** The call's other fields (attachments, reply_to_list, batch_id, …); {} for rows from before. */
+  fields: Record<string, unknown>;
 }
 
 /**
@@ -85,7 +91,10 @@ export async function readOutbox(
   limit?: number,
 ): Promise<OutboxMessage[]> {
   const query = db
-    .select({ row: outbox, mail: { text: outboxMails.text, html: outboxMails.html } })
+    .select({
+      row: outbox,
+      mail: { text: outboxMails.text, html: outboxMails.html, fields: outboxMails.fields },
+    })
     .from(outbox)
     .leftJoin(outboxMails, eq(outboxMails.id, outbox.mailId))
     .where(where)
@@ -93,12 +102,13 @@ export async function readOutbox(
   const found = limit === undefined ? await query : await query.limit(limit);
   return found.map(({ row, mail }) => {
     const { mailId: _mail, substitutions, text, html, ...rest } = row;
-    if (!mail) return { ...rest, text: text ?? "", html };
+    if (!mail) return { ...rest, text: text ?? "", html, fields: {} };
     const values = substitutions ?? {};
     return {
       ...rest,
       text: applySubstitutions(mail.text, values),
       html: mail.html === null ? null : applySubstitutions(mail.html, values),
+      fields: mail.fields ?? {},
     };
   });
 }

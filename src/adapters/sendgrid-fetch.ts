@@ -67,8 +67,21 @@ export function createFetchSendGridProvider(
 function toWireBody(mail: OutgoingMail): { body: OutgoingMail } | { error: string } {
   const checked = mailFields(mail);
   if ("error" in checked) return checked;
-  const { from, reply_to, subject, content, headers, categories, custom_args, send_at } =
-    checked.fields;
+  const {
+    from,
+    reply_to,
+    reply_to_list,
+    subject,
+    content,
+    headers,
+    categories,
+    custom_args,
+    send_at,
+    attachments,
+    batch_id,
+    ip_pool_name,
+    tracking_settings,
+  } = checked.fields;
   if (content.length === 0) return { error: "mail has no content" };
 
   const mapped = checked.personalizations.map((p): Personalization => {
@@ -95,6 +108,11 @@ function toWireBody(mail: OutgoingMail): { body: OutgoingMail } | { error: strin
     ...(cats && cats.length > 0 && { categories: cats }),
     ...(args && { custom_args: args }),
     ...(send_at !== undefined && { send_at }),
+    ...(reply_to_list && reply_to_list.length > 0 && { reply_to_list: reply_to_list.map(address) }),
+    ...(attachments && attachments.length > 0 && { attachments }),
+    ...(batch_id !== undefined && { batch_id }),
+    ...(ip_pool_name !== undefined && { ip_pool_name }),
+    ...(nonEmpty(tracking_settings) && { tracking_settings }),
   };
   return { body };
 }

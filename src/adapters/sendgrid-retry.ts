@@ -253,6 +253,11 @@ export function mailFields(
     categories,
     custom_args,
     send_at,
+    reply_to_list,
+    attachments,
+    batch_id,
+    ip_pool_name,
+    tracking_settings,
     ...rest
   } = mail;
   // Named only so that `rest` holds what is not: it must be empty.

@@ -27,6 +27,7 @@ import { Client } from "@sendgrid/client";
 import { type MailDataRequired, MailService } from "@sendgrid/mail";
 import type {
   DeliveryOutcome,
+  MailAttachment,
   MailProvider,
   OutgoingMail,
   SendOptions,
@@ -98,8 +99,21 @@ type PersonalizationData = NonNullable<MailDataRequired["personalizations"]>[num
 function toMailData(mail: OutgoingMail): { data: MailDataRequired } | { error: string } {
   const checked = mailFields(mail);
   if ("error" in checked) return checked;
-  const { from, reply_to, subject, content, headers, categories, custom_args, send_at } =
-    checked.fields;
+  const {
+    from,
+    reply_to,
+    reply_to_list,
+    subject,
+    content,
+    headers,
+    categories,
+    custom_args,
+    send_at,
+    attachments,
+    batch_id,
+    ip_pool_name,
+    tracking_settings,
+  } = checked.fields;
   const [first, ...others] = content;
   if (!first) return { error: "mail has no content" };
   const mapped = checked.personalizations.map(
@@ -124,8 +138,21 @@ function toMailData(mail: OutgoingMail): { data: MailDataRequired } | { error: s
     ...(categories && { categories }),
     ...(custom_args && { customArgs: custom_args }),
     ...(send_at !== undefined && { sendAt: send_at }),
+    ...(reply_to_list && { replyToList: reply_to_list }),
+    // As on the wire (`content_id`): the helper leaves the objects of an array as they are,
+    // and a `contentId` would reach SendGrid unconverted.
+    ...(attachments && { attachments: attachments.map(wireAttachment) }),
+    ...(batch_id !== undefined && { batchId: batch_id }),
+    ...(ip_pool_name !== undefined && { ipPoolName: ip_pool_name }),
+    // The helper converts these keys to camelCase on the way in and back on the way out.
+    ...(tracking_settings && { trackingSettings: tracking_settings }),
   };
   return { data };
+}
+
+/** An attachment in SendGrid's wire form; a plain copy, which survives `structuredClone`. */
+function wireAttachment(a: MailAttachment): MailAttachment {
+  return { ...a };
 }
 
 // ---------------------------------------------------------------------------------------------

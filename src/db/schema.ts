@@ -205,7 +205,8 @@ export const messages = sqliteTable(
       .references(() => tenants.id),
     topic: text("topic").notNull(),
     status: text("status", {
-      enum: ["scheduled", "sending", "sent", "partially-failed", "failed", "cancelled"],
+      // `sandbox`: SendGrid's sandbox mode through the v3 drop-in, decided and proven, never delivered.
+      enum: ["scheduled", "sending", "sent", "partially-failed", "failed", "cancelled", "sandbox"],
     }).notNull(),
     /** The request as validated (recipients deduplicated): a scheduled send is decided from it. */
     request: text("request", { mode: "json" }).$type<SendRequest>(),
@@ -281,6 +282,8 @@ export const justifications = sqliteTable(
         // refused by the receiving server for a reason not about the address.
         "deferred",
         "blocked",
+        // Decided to send in a sandbox-mode message: proven, never handed to the provider.
+        "sandbox",
       ],
     }).notNull(),
     providerMessageId: text("provider_message_id"),
@@ -343,6 +346,12 @@ export const outboxMails = sqliteTable("outbox_mails", {
   text: text("text").notNull(),
   html: text("html"),
   createdAt: integer("created_at").notNull(),
+  /**
+   * The call's other fields as SendGrid would have received them
+   * (attachments, headers, reply_to_list, categories, custom_args, send_at,
+   * batch_id, ip_pool_name, tracking_settings); null for rows from before.
+   */
+  fields: text("fields", { mode: "json" }).$type<Record<string, unknown>>(),
 });
 
 export const outbox = sqliteTable(

@@ -54,6 +54,8 @@ describe("migrations", () => {
           text: "Hello, Jana.",
           html: "<p>Hello, Jana.</p>",
           createdAt: 1,
+          // A row from before the mail's other fields were kept: none.
+          fields: {},
         },
       ]);
     } finally {

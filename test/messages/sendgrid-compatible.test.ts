@@ -105,6 +105,29 @@ describe("the real @sendgrid/mail client through Grounds", () => {
     expect(proofs.find((p) => p.email === "stranger@sg.example")?.reasons).toEqual(["no-basis"]);
   });
 
+  it("keeps attachments, headers and the batch id in the local outbox, as SendGrid would have had them", async () => {
+    const content = Buffer.from("invoice 2026-117").toString("base64");
+    const [response] = await sgMail.send({
+      to: "yes@sg.example",
+      from: "news@optika.example",
+      subject: "Your invoice",
+      text: "Attached. Unsubscribe: <%asm_global_unsubscribe_raw_url%>",
+      customArgs: { topic: "tips" },
+      attachments: [{ content, filename: "invoice.txt", type: "text/plain" }],
+      headers: { "X-Invoice": "2026-117" },
+      batchId: "batch_2026-117",
+    });
+    expect(response.statusCode).toBe(202);
+    const [copy] = await deliveredTo(String(response.headers["x-message-id"]));
+    expect(copy?.fields).toMatchObject({
+      attachments: [{ content, filename: "invoice.txt", type: "text/plain" }],
+      batch_id: "batch_2026-117",
+    });
+    expect(copy?.headers["X-Invoice"]).toBe("2026-117");
+    const oneClick = /<([^>]+\/u\/[^>]+)>/.exec(copy?.headers["List-Unsubscribe"] ?? "")?.[1];
+    expect(copy?.text).toContain(`Unsubscribe: ${oneClick}`);
+  });
+
   it("takes the topic from the tenant's category mapping", async () => {
     const settings = await gw.request("/v1/settings", {
       method: "PATCH",

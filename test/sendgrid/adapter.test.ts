@@ -157,6 +157,41 @@ describe.each(PROVIDERS)("the provider through %s", (_, factory) => {
       expect(request?.headers["content-type"]).toMatch(/^application\/json/);
     });
 
+    it("passes on attachments, reply_to_list, batch_id, ip_pool_name and tracking settings exactly", async () => {
+      const pdf = Buffer.from("%PDF-1.4 invoice 2026-117\n%%EOF\n").toString("base64");
+      const logo = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).toString("base64");
+      const mail: OutgoingMail = {
+        ...mailTo(2),
+        reply_to_list: [{ email: "a@optika.example", name: "A" }, { email: "b@optika.example" }],
+        attachments: [
+          {
+            content: pdf,
+            filename: "invoice.pdf",
+            type: "application/pdf",
+            disposition: "attachment",
+          },
+          {
+            content: logo,
+            filename: "logo.png",
+            type: "image/png",
+            disposition: "inline",
+            content_id: "logo",
+          },
+        ],
+        batch_id: "HkJ5yLYULb7Rj8GKSx7u025ouWVlMgAi",
+        ip_pool_name: "marketing",
+        tracking_settings: {
+          click_tracking: { enable: true, enable_text: false },
+          open_tracking: { enable: true, substitution_tag: "%open-track%" },
+          subscription_tracking: { enable: false },
+          ganalytics: { enable: true, utm_source: "newsletter", utm_campaign: "autumn_sale" },
+        },
+      };
+      const outcome = await provider().send(mail);
+      expect(outcome.status).toBe("accepted");
+      expect(server.requests[0]?.body).toEqual(mail);
+    });
+
     it("uses the tenant's own key when given and the installation's otherwise, never mixing them", async () => {
       const p = provider();
       const tagged = (tag: string): OutgoingMail => ({ ...mailTo(1), custom_args: { tag } });

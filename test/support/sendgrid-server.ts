@@ -15,8 +15,9 @@
  * takes the stricter rule (a mail the fake accepts should not be refused by SendGrid).
  *
  * What it does not model: templates beyond "a template_id excuses subject and content",
- * attachments, ASM groups, mail/tracking settings, verified senders, gzip bodies, and real rate
- * limiting (use `failNext`). node:http only, so it runs wherever the tests run.
+ * ASM groups, mail/tracking settings, verified senders, gzip bodies, and real rate limiting (use
+ * `failNext`). Attachments are checked as [ref] describes them (base64 content, a filename, a
+ * disposition of `inline` or `attachment`). node:http only, so it runs wherever the tests run.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -75,6 +76,17 @@ export interface MailSendBody {
   categories?: string[];
   custom_args?: Record<string, string>;
   send_at?: number;
+  reply_to_list?: WireAddress[];
+  attachments?: {
+    content: string;
+    filename: string;
+    type?: string;
+    disposition?: string;
+    content_id?: string;
+  }[];
+  batch_id?: string;
+  ip_pool_name?: string;
+  tracking_settings?: Record<string, Record<string, unknown>>;
   [key: string]: unknown;
 }
 
@@ -632,6 +644,13 @@ export function validateMailSend(body: unknown, nowMs: number): SendGridError[] 
     if (!ordered) add(CONTENT_ORDER_MESSAGE, "content", "content.value");
   }
 
+  // --- reply_to_list: "You can use either the reply_to property or reply_to_list property but
+  // not both" [ref]; attachments [ref] (no documented wording for these errors). -------------
+  if (body.reply_to !== undefined && body.reply_to_list !== undefined) {
+    add("You can use either reply_to or reply_to_list, but not both.", "reply_to_list", "reply_to");
+  }
+  validateAttachments(body.attachments, add);
+
   // --- headers, custom_args, send_at, categories at message level --------------------------
   validateHeaders(body.headers, "headers", "headers", add);
   if (!Array.isArray(personalizations) || personalizations.length === 0) {
@@ -675,6 +694,46 @@ function validateHeaders(headers: unknown, field: string, anchor: string, add: A
       add("The headers can't contain duplicate keys.", `${field}.${name}`, anchor);
     seen.add(lower);
   }
+}
+
+/** [ref] `attachments`: `content` (base64, minLength 1) and `filename` required; `disposition` an enum. */
+function validateAttachments(attachments: unknown, add: Add) {
+  if (attachments === undefined) return;
+  if (!Array.isArray(attachments)) {
+    add("The attachments must be an array.", "attachments", "attachments");
+    return;
+  }
+  attachments.forEach((attachment: unknown, i) => {
+    const at = `attachments.${i}`;
+    const a = isRecord(attachment) ? attachment : {};
+    const content = a.content;
+    if (
+      typeof content !== "string" ||
+      content.length === 0 ||
+      content.length % 4 !== 0 ||
+      !/^[A-Za-z0-9+/]*={0,2}$/.test(content)
+    ) {
+      add("The attachment content must be base64 encoded.", `${at}.content`, "attachments.content");
+    }
+    if (typeof a.filename !== "string" || a.filename.length === 0) {
+      add(
+        "The attachment filename parameter is required.",
+        `${at}.filename`,
+        "attachments.filename",
+      );
+    }
+    if (
+      a.disposition !== undefined &&
+      a.disposition !== "inline" &&
+      a.disposition !== "attachment"
+    ) {
+      add(
+        "The disposition must be inline or attachment.",
+        `${at}.disposition`,
+        "attachments.disposition",
+      );
+    }
+  });
 }
 
 /** [errors, personalizations.substitutions]; the byte limit from [ref]. */

@@ -48,7 +48,15 @@ const RESERVED_HEADERS = new Set([
   "return-path",
   "received",
   "x-smtpapi",
+  // SendGrid's own ("You may not override the following headers", v3 mail/send).
+  "x-sg-id",
+  "x-sg-eid",
 ]);
+
+/** Whether a header is one the gateway or the provider sets, which a caller may not give. */
+export function isReservedHeader(name: string): boolean {
+  return RESERVED_HEADERS.has(name.toLowerCase());
+}
 
 export interface Mailbox {
   email: string;
@@ -99,7 +107,7 @@ export function assertHeaderSafe(fields: HeaderFields): void {
       errors.push({ pointer, detail: "not a valid header name" });
     }
     check(pointer, value);
-    if (RESERVED_HEADERS.has(name.toLowerCase())) {
+    if (isReservedHeader(name)) {
       reserved.push({ pointer, detail: "set by the gateway" });
     }
   }

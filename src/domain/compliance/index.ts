@@ -14,6 +14,7 @@ export {
   complianceHeaders,
   type HeaderFields,
   hasControlCharacters,
+  isReservedHeader,
   type Mailbox,
 } from "./headers.js";
 export { htmlToText } from "./html-to-text.js";

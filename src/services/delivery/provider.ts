@@ -24,9 +24,30 @@ export interface Personalization {
   custom_args?: Record<string, string>;
 }
 
+/**
+ * A file sent with the mail, as SendGrid's v3 `attachments[]` takes it: the
+ * content in base64 (RFC 4648 §4), `inline` ones referenced from the HTML by
+ * `cid:<content_id>` (RFC 2392).
+ */
+export interface MailAttachment {
+  content: string;
+  filename: string;
+  type?: string;
+  disposition?: "attachment" | "inline";
+  content_id?: string;
+}
+
+/**
+ * SendGrid's v3 `tracking_settings`, passed through as given (the v3 drop-in
+ * checks their shape, and refuses `subscription_tracking`: the unsubscribe
+ * link is the gateway's own).
+ */
+export type TrackingSettings = Record<string, Record<string, string | boolean>>;
+
 export interface OutgoingMail {
   from: MailAddress;
   reply_to?: MailAddress;
+  reply_to_list?: MailAddress[];
   subject: string;
   /** text/plain first, then text/html (SendGrid's required order). */
   content: { type: "text/plain" | "text/html"; value: string }[];
@@ -35,6 +56,11 @@ export interface OutgoingMail {
   categories?: string[];
   custom_args?: Record<string, string>;
   send_at?: number;
+  attachments?: MailAttachment[];
+  /** A batch created at SendGrid (`POST /v3/mail/batch`) the mail belongs to. */
+  batch_id?: string;
+  ip_pool_name?: string;
+  tracking_settings?: TrackingSettings;
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  assertHeaderSafe,
   type ComposedMessage,
   complianceHeaders,
   composeMessage,
@@ -9,7 +10,12 @@ import {
 import type { Topic } from "../../domain/topic.js";
 import { signUnsubscribeToken } from "../../domain/unsubscribe-token.js";
 import type { Basis } from "../../domain/vocabulary.js";
-import type { OutgoingMail, Personalization } from "../delivery/provider.js";
+import type {
+  MailAttachment,
+  OutgoingMail,
+  Personalization,
+  TrackingSettings,
+} from "../delivery/provider.js";
 import type { Deps } from "../deps.js";
 import type { TenantRow } from "../tenant.js";
 import type { Recipient } from "./decide-recipients.js";
@@ -29,9 +35,25 @@ export interface SendRequest {
   dryRun?: boolean | undefined;
   /** The language of the footer and of the pages its links open (default `en`). */
   locale?: Locale | undefined;
-  /** The v3 drop-in: the caller's categories and custom args, passed on. */
+  /**
+   * The v3 drop-in (send-sendgrid-compatible.ts): what the caller gave that
+   * the provider is to receive as given. Kept with the message (its stored
+   * `request`), so a scheduled or queued send delivers all of it.
+   */
   categories?: string[] | undefined;
   customArgs?: Record<string, string> | undefined;
+  /** Custom headers; those the gateway sets are refused (compliance/headers.ts). */
+  headers?: Record<string, string> | undefined;
+  attachments?: MailAttachment[] | undefined;
+  replyToList?: { email: string; name?: string | undefined }[] | undefined;
+  batchId?: string | undefined;
+  ipPoolName?: string | undefined;
+  trackingSettings?: TrackingSettings | undefined;
+  /**
+   * SendGrid's `mail_settings.sandbox_mode`: every recipient is decided and
+   * the decisions proven, and nothing is delivered.
+   */
+  sandbox?: boolean | undefined;
   /**
    * Set only by a double opt-in request (subscriptions/request-subscription.ts),
    * never by an API caller: the topics whose consent the message asks to
@@ -39,6 +61,10 @@ export interface SendRequest {
    * decided as one the person asked for, not as the marketing it is about.
    */
   confirmation?: { topics: string[]; topicName: string } | undefined;
+}
+
+function mailAddress(a: { email: string; name?: string | undefined }) {
+  return a.name ? { email: a.email, name: a.name } : { email: a.email };
 }
 
 export function identityOf(tenant: TenantRow): SenderIdentity {
@@ -94,8 +120,13 @@ export function composeFor(tenant: TenantRow, topic: Topic, request: SendRequest
     html: request.html,
     text: request.text,
     recipients: request.recipients,
+    headers: request.headers,
     locale: request.locale,
   });
+  for (const recipient of request.recipients) {
+    // A personalization's own headers are checked as the message's are.
+    if (recipient.headers) assertHeaderSafe({ headers: recipient.headers });
+  }
   const mail: Omit<OutgoingMail, "personalizations"> = {
     from: request.from.name
       ? { email: request.from.email, name: request.from.name }
@@ -110,6 +141,14 @@ export function composeFor(tenant: TenantRow, topic: Topic, request: SendRequest
     subject: message.subject,
     ...(request.categories?.length ? { categories: request.categories } : {}),
     ...(request.customArgs ? { custom_args: request.customArgs } : {}),
+    ...(request.headers && Object.keys(request.headers).length > 0
+      ? { headers: request.headers }
+      : {}),
+    ...(request.replyToList?.length ? { reply_to_list: request.replyToList.map(mailAddress) } : {}),
+    ...(request.attachments?.length ? { attachments: request.attachments } : {}),
+    ...(request.batchId !== undefined ? { batch_id: request.batchId } : {}),
+    ...(request.ipPoolName !== undefined ? { ip_pool_name: request.ipPoolName } : {}),
+    ...(request.trackingSettings ? { tracking_settings: request.trackingSettings } : {}),
     content: [
       { type: "text/plain", value: message.text },
       ...(message.html === null ? [] : [{ type: "text/html" as const, value: message.html }]),
@@ -166,11 +205,13 @@ export function personalizerFor(
     // SendGrid refuses a whole request when one name holds "," or ";"
     // (Mail Send limitations): those become spaces in the To name.
     const name = recipient.name?.replace(/[,;]/g, " ").replace(/\s+/g, " ").trim();
+    // The gateway's headers and justification id win over the caller's own.
+    const allHeaders = { ...recipient.headers, ...headers };
     return {
       to: [name ? { email: recipient.email.trim(), name } : { email: recipient.email.trim() }],
-      ...(headers ? { headers } : {}),
+      ...(Object.keys(allHeaders).length > 0 ? { headers: allHeaders } : {}),
       substitutions: { ...recipient.substitutions, ...substitutions },
-      custom_args: { justification_id: input.justificationId },
+      custom_args: { ...recipient.customArgs, justification_id: input.justificationId },
     };
   };
 }

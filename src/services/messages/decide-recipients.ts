@@ -26,6 +26,9 @@ export interface Recipient {
    * drop-in): passed on beside the gateway's, which win on a clash.
    */
   substitutions?: Record<string, string> | undefined;
+  /** The v3 drop-in: the recipient's personalization's own custom args and headers. */
+  customArgs?: Record<string, string> | undefined;
+  headers?: Record<string, string> | undefined;
 }
 
 /** One recipient's decision, ready to be proven. */

@@ -52,7 +52,8 @@ export async function sendMessage(
   const now = deps.clock();
   const messageId = newId("msg", now);
 
-  if (request.sendAt !== undefined && request.sendAt > now && !request.dryRun) {
+  // A sandbox send is decided and proven at once, as SendGrid's sandbox answers at once.
+  if (request.sendAt !== undefined && request.sendAt > now && !request.dryRun && !request.sandbox) {
     await deps.db.insert(messages).values({
       id: messageId,
       tenantId: tenant.id,
@@ -81,6 +82,7 @@ export async function sendMessage(
     composition,
     decided,
   });
+  if (request.sandbox) return summarise(messageId, "sandbox", decided, true);
   // Queued (Workers, more than one chunk): the answer is `sending`, and the queue delivers.
   const status = await deliverOrEnqueue(deps, tenant, messageId, chunkCount);
   return summarise(messageId, status, decided, true);
@@ -107,17 +109,22 @@ export async function proveMessage(
 ): Promise<number> {
   const now = deps.clock();
   let sendIndex = 0;
-  const drafts = decided.map(({ draft }) => {
+  const sandbox = request.sandbox === true;
+  const drafts = decided.map(({ draft }): JustificationDraft => {
     if (draft.decision !== "send") return draft;
+    // Sandbox mode: the decision is proven like any other, and no chunk is
+    // made, so nothing can ever hand it to the provider.
+    if (sandbox) return { ...draft, status: "sandbox" };
     const chunk = Math.floor(sendIndex / MAX_PERSONALIZATIONS);
     sendIndex += 1;
     return { ...draft, chunk };
   });
   const chunkCount = Math.ceil(sendIndex / MAX_PERSONALIZATIONS);
+  const sendCount = drafts.filter((draft) => draft.decision === "send").length;
   const counts = {
     recipients: decided.length,
-    sendCount: sendIndex,
-    suppressCount: decided.length - sendIndex,
+    sendCount,
+    suppressCount: decided.length - sendCount,
   };
   const alongside: BatchItem<"sqlite">[] = [
     // A scheduled message exists already; it becomes this send.
@@ -127,7 +134,7 @@ export async function proveMessage(
         id: messageId,
         tenantId: tenant.id,
         topic: topicId,
-        status: "sending",
+        status: sandbox ? "sandbox" : "sending",
         request,
         composition,
         sendAt: null,
@@ -137,7 +144,7 @@ export async function proveMessage(
       })
       .onConflictDoUpdate({
         target: messages.id,
-        set: { status: "sending", composition, ...counts, updatedAt: now },
+        set: { status: sandbox ? "sandbox" : "sending", composition, ...counts, updatedAt: now },
       }),
   ];
   if (chunkCount > 0) {
