@@ -1,5 +1,6 @@
 /**
- * A 10,000-event SendGrid Event Webhook POST, signed with ECDSA P-256 as
+ * A SendGrid Event Webhook POST as large as SendGrid sends them (a batch is
+ * posted when it reaches 768 KB: 2,400 events of this shape), signed with ECDSA P-256 as
  * SendGrid signs it, through the HTTP app (signature verification, parsing,
  * dedupe, matching, evidence and status writes in one atomic batch) against a
  * temp libSQL file holding a proof log of 50,000 justifications; then the
@@ -20,7 +21,7 @@ import { updateSettings } from "../src/services/settings/update-settings.js";
 import { loadTenant } from "../src/services/tenant.js";
 import { benchGateway, benchTenant } from "./support/gateway.js";
 
-const EVENTS = 10_000;
+const EVENTS = 2_400;
 /** Events per recipient: processed, delivered, open, click (and a few stops). */
 const RECIPIENTS = EVENTS / 4;
 /** The tenant's proof log before the POST: a webhook must not scan it. */

@@ -15,6 +15,9 @@
  * exactly 32 bytes for P-256), hence the DER conversion below.
  */
 
+import { p256 } from "@noble/curves/nist.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+
 const P256 = { name: "ECDSA", namedCurve: "P-256" } as const;
 const VERIFY = { name: "ECDSA", hash: "SHA-256" } as const;
 /** The byte length of r and of s for P-256. */
@@ -70,7 +73,8 @@ export function importPublicKey(base64Der: string): Promise<CryptoKey | null> {
     const der = decodeBase64(normalised);
     if (!der) return null;
     try {
-      return await crypto.subtle.importKey("spki", der, P256, false, ["verify"]);
+      // Extractable: a public key, exported as its raw point to verify a streamed digest.
+      return await crypto.subtle.importKey("spki", der, P256, true, ["verify"]);
     } catch {
       return null;
     }
@@ -160,4 +164,60 @@ export async function verifySendGridSignature(
 export function parseWebhookTimestamp(value: string): number | null {
   if (!/^\d{1,12}$/.test(value)) return null;
   return Number(value) * 1000;
+}
+
+/**
+ * The signature header as SendGrid sends it — base64 of a DER P-256
+ * signature (at most 72 bytes, so at most 96 characters) — as `r ‖ s`; null
+ * for anything else. Checked before the body is read: a request that cannot
+ * carry a valid signature is refused without reading a byte of its body.
+ */
+export function parseSignatureHeader(value: string): Uint8Array<ArrayBuffer> | null {
+  if (value.length > 128) return null;
+  const der = decodeBase64(value);
+  return der ? derToP1363(der) : null;
+}
+
+/** The uncompressed SEC1 point of a P-256 public key (WebCrypto `raw` export). */
+const rawKeyCache = new Map<CryptoKey, Promise<Uint8Array>>();
+
+async function rawPublicKey(key: CryptoKey): Promise<Uint8Array> {
+  let raw = rawKeyCache.get(key);
+  if (!raw) {
+    raw = crypto.subtle.exportKey("raw", key).then((buffer) => new Uint8Array(buffer));
+    if (rawKeyCache.size >= KEY_CACHE_SIZE) rawKeyCache.clear();
+    rawKeyCache.set(key, raw);
+  }
+  return raw;
+}
+
+/**
+ * SHA-256 of the signed payload, fed as the body streams in: the timestamp
+ * first, then each chunk, so nothing needs to hold the whole payload to hash
+ * it.
+ */
+export function signedPayloadHash(timestamp: string) {
+  return sha256.create().update(encoder.encode(timestamp));
+}
+
+/**
+ * Whether `signature` (`r ‖ s`) is an ECDSA P-256 signature of the payload
+ * whose SHA-256 is `digest`. WebCrypto verifies only whole messages, so the
+ * digest of a streamed body is checked with @noble/curves. SendGrid's
+ * signatures (like WebCrypto's and OpenSSL's) need not have a low s.
+ */
+export async function verifySendGridDigest(
+  key: CryptoKey,
+  signature: Uint8Array,
+  digest: Uint8Array,
+): Promise<boolean> {
+  try {
+    return p256.verify(signature, digest, await rawPublicKey(key), {
+      prehash: false,
+      lowS: false,
+      format: "compact",
+    });
+  } catch {
+    return false;
+  }
 }

@@ -12,18 +12,19 @@ export function webhookRoutes(deps: Deps) {
     "/webhooks/sendgrid/:tenant",
     documented({
       summary: "SendGrid Event Webhook",
-      description: `SendGrid's signed Event Webhook for one tenant (set its URL and verification key in \`/v1/settings\`). The ECDSA signature (\`${SIGNATURE_HEADER}\`, over \`${TIMESTAMP_HEADER}\` followed by the raw body) is verified with the tenant's public key before the body is read; a missing or bad signature is \`401 /problems/invalid-signature\`, a signing time more than 10 minutes from now \`401 /problems/stale-webhook\`. Hard bounces and spam complaints become suppressions, unsubscribes objections, group resubscribes consent, opens and clicks engagement (machine opens ignored); delivery events update the justification's status. Events are deduplicated by \`sg_event_id\` and a POST applies in one transaction, so redelivery changes nothing. Events naming no justification of this tenant are kept and reported as \`unmatched\`.`,
+      description: `SendGrid's signed Event Webhook for one tenant (set its URL and verification key in \`/v1/settings\`). The ECDSA signature (\`${SIGNATURE_HEADER}\`, over \`${TIMESTAMP_HEADER}\` followed by the raw body) is verified with the tenant's public key, the body hashed as it streams in; the headers' shape and the signing time are checked before a byte of the body is read. A missing, malformed or bad signature is \`401 /problems/invalid-signature\`, a signing time more than 10 minutes from now \`401 /problems/stale-webhook\`, a body over 1 MiB (SendGrid posts batches of up to 768 KB) \`413 /problems/payload-too-large\`. Hard bounces and spam complaints become suppressions, unsubscribes objections, group resubscribes consent, opens and clicks engagement (machine opens ignored); delivery events update the justification's status. Events are deduplicated by \`sg_event_id\` and a POST applies in one transaction, so redelivery changes nothing. Events naming no justification of this tenant are kept and reported as \`unmatched\`.`,
       tag: "Webhooks",
       auth: "public",
       response: WebhookReportSchema,
     }),
     async (c) => {
-      // The raw bytes: the signature covers them exactly as sent.
-      const body = new Uint8Array(await c.req.arrayBuffer());
+      // The raw stream, unread: the headers are checked before the body is
+      // read, and the signature covers its bytes exactly as sent.
       const report = await receiveSendGridEvents(deps, c.req.param("tenant"), {
         signature: c.req.header(SIGNATURE_HEADER),
         timestamp: c.req.header(TIMESTAMP_HEADER),
-        body,
+        contentLength: c.req.header("content-length"),
+        body: c.req.raw.body,
       });
       return c.json(report);
     },

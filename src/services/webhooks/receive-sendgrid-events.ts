@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db/database.js";
 import { justifications, providerEvents, topics } from "../../db/schema.js";
 import { isValidAddress, normaliseAddress } from "../../domain/address.js";
+import { isJsonWithinDepth, MAX_JSON_DEPTH } from "../../domain/json-depth.js";
 import { canonicalJson, sha256HexSync } from "../../domain/proof/chain.js";
 import {
   type EvidenceIntent,
@@ -19,7 +20,7 @@ import { type EvidenceInsert, newEvidence } from "../evidence/rows.js";
 import { errorText } from "../proofs/append-to-chain.js";
 import type { TenantSettingsRow } from "../settings/settings.js";
 import { erasedAtOf, inJsonArray } from "../subject-facts.js";
-import { type SignedWebhook, verifySendGridWebhook } from "./verify-sendgrid-webhook.js";
+import { readSignedSendGridWebhook, type SignedWebhook } from "./verify-sendgrid-webhook.js";
 
 type ProviderEventRow = typeof providerEvents.$inferInsert;
 type EventStatus = ProviderEventRow["status"];
@@ -68,8 +69,8 @@ export async function receiveSendGridEvents(
   tenantId: string,
   request: SignedWebhook,
 ): Promise<WebhookReport> {
-  const settings = await verifySendGridWebhook(deps, tenantId, request);
-  const raw = parseBody(request.body);
+  const { settings, body } = await readSignedSendGridWebhook(deps, tenantId, request);
+  const raw = parseBody(body);
   const report: WebhookReport = {
     received: raw.length,
     duplicates: 0,
@@ -138,6 +139,12 @@ function parseBody(body: Uint8Array): unknown[] {
   if (!Array.isArray(parsed)) {
     throw new ProblemError("invalid-request", {
       detail: "The webhook body must be a JSON array of events.",
+    });
+  }
+  // An event is stored as canonical JSON, which recurses: refuse what nests too deep for that.
+  if (!isJsonWithinDepth(parsed)) {
+    throw new ProblemError("invalid-request", {
+      detail: `The webhook body nests deeper than ${MAX_JSON_DEPTH} levels.`,
     });
   }
   return parsed;
