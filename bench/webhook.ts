@@ -39,12 +39,17 @@ try {
     categories: [],
   });
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  await updateSettings(deps, await loadTenant(deps, tenant.id), {
-    sendgrid: {
-      webhookPublicKey: publicKey.export({ type: "spki", format: "der" }).toString("base64"),
-      asmGroups: { "42": "tips" },
+  await updateSettings(
+    deps,
+    await loadTenant(deps, tenant.id),
+    {
+      sendgrid: {
+        webhookPublicKey: publicKey.export({ type: "spki", format: "der" }).toString("base64"),
+        asmGroups: { "42": "tips" },
+      },
     },
-  });
+    "operator",
+  );
 
   // The justifications the events are about, as the send path writes them.
   const now = deps.clock();

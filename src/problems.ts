@@ -29,6 +29,10 @@ export const PROBLEMS = {
     status: 422,
     title: "Consent is given to marketing topics only",
   },
+  "retention-below-floor": {
+    status: 422,
+    title: "Proofs must be kept at least 1,096 days; only the operator can set less",
+  },
   "suppression-not-liftable": { status: 422, title: "This suppression cannot be lifted" },
   "idempotency-key-reused": {
     status: 422,

@@ -569,3 +569,35 @@ export const chainAdoptions = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.chain] })],
 );
+
+/**
+ * Every change of a tenant's settings and keys (DESIGN §5 `/v1/settings`:
+ * "every change is itself an entry in the tenant's log"): who (`actor`:
+ * `key:<key id>` or `operator`), when, and what — each field's value before
+ * and after, a secret only as `changed` or `removed`, never its value.
+ * Append-only; written in the same batch as the change itself
+ * (services/settings/record-settings-change.ts, the one writer).
+ */
+export const settingsChanges = sqliteTable(
+  "settings_changes",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    at: integer("at").notNull(),
+    actor: text("actor").notNull(),
+    changes: text("changes", { mode: "json" }).$type<SettingsFieldChange[]>().notNull(),
+  },
+  (t) => [index("settings_changes_tenant").on(t.tenantId, t.at)],
+);
+
+/** One field of a settings change: its path, and its value before and after. */
+export interface SettingsFieldChange {
+  /** A JSON Pointer into the settings (`/retention/proofDays`) or `/keys/<id>`. */
+  field: string;
+  /** Absent for a secret: its value is never recorded. */
+  from?: unknown;
+  /** A secret's is `changed` or `removed`. */
+  to: unknown;
+}

@@ -1,9 +1,10 @@
-import { apiKeys } from "../db/schema.js";
+import { apiKeys, type SettingsFieldChange } from "../db/schema.js";
 import { sha256Hex } from "../domain/digest.js";
 import { newId, randomSecret } from "../domain/ids.js";
 import { ProblemError } from "../problems.js";
 import type { Deps } from "./deps.js";
 import type { Scope } from "./scopes.js";
+import { recordSettingsChange, type SettingsActor } from "./settings/record-settings-change.js";
 
 /** A key as shown once, at creation. */
 export interface CreatedKey {
@@ -54,6 +55,7 @@ export async function createKey(
   deps: Deps,
   tenantId: string,
   input: { scopes: Scope[]; name?: string | undefined; expiresAt?: number | undefined },
+  actor: SettingsActor,
 ): Promise<CreatedKey> {
   const now = deps.clock();
   if (input.expiresAt !== undefined && input.expiresAt <= now) {
@@ -69,8 +71,21 @@ export async function createKey(
     now,
     input.expiresAt ?? null,
   );
-  await deps.db.insert(issued.table).values(issued.row);
+  const record = recordSettingsChange(deps, tenantId, actor, [keyCreated(issued.created)]);
+  await deps.db.batch([
+    deps.db.insert(issued.table).values(issued.row),
+    ...(record ? [record] : []),
+  ]);
   return issued.created;
+}
+
+/** A key's creation as a settings change: what it may do, never its secret. */
+export function keyCreated(created: CreatedKey): SettingsFieldChange {
+  return {
+    field: `/keys/${created.id}`,
+    from: null,
+    to: { name: created.name, scopes: created.scopes, expiresAt: created.expiresAt },
+  };
 }
 
 /**

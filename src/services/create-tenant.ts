@@ -1,8 +1,9 @@
 import { tenants } from "../db/schema.js";
 import { newId } from "../domain/ids.js";
 import type { PolicyMode } from "../domain/vocabulary.js";
-import { type CreatedKey, issueKey } from "./create-key.js";
+import { type CreatedKey, issueKey, keyCreated } from "./create-key.js";
 import type { Deps } from "./deps.js";
+import { recordSettingsChange } from "./settings/record-settings-change.js";
 import { type Tenant, toTenant } from "./tenant.js";
 
 export interface CreateTenantInput {
@@ -38,9 +39,11 @@ export async function createTenant(
     createdAt: now,
   };
   const key = await issueKey(row.id, ["admin"], "admin", now);
+  const record = recordSettingsChange(deps, row.id, "operator", [keyCreated(key.created)]);
   await deps.db.batch([
     deps.db.insert(tenants).values(row),
     deps.db.insert(key.table).values(key.row),
+    ...(record ? [record] : []),
   ]);
   return { tenant: toTenant(row), adminKey: key.created };
 }

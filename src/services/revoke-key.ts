@@ -3,6 +3,7 @@ import { apiKeys } from "../db/schema.js";
 import { ProblemError } from "../problems.js";
 import type { Deps } from "./deps.js";
 import { type KeyView, keyView } from "./list-keys.js";
+import { recordSettingsChange, type SettingsActor } from "./settings/record-settings-change.js";
 
 /**
  * Revokes a key at once (DESIGN §5 `DELETE /v1/keys/{id}`): its next request
@@ -15,9 +16,14 @@ import { type KeyView, keyView } from "./list-keys.js";
  * admin keys cannot both pass: SQLite runs writes one at a time, and the
  * second sees the first.
  */
-export async function revokeKey(deps: Deps, tenantId: string, keyId: string): Promise<KeyView> {
+export async function revokeKey(
+  deps: Deps,
+  tenantId: string,
+  keyId: string,
+  actor: SettingsActor,
+): Promise<KeyView> {
   const now = deps.clock();
-  const [revoked] = await deps.db
+  const revoke = deps.db
     .update(apiKeys)
     .set({ revokedAt: now })
     .where(
@@ -34,6 +40,16 @@ export async function revokeKey(deps: Deps, tenantId: string, keyId: string): Pr
       ),
     )
     .returning();
+  // Recorded only if the UPDATE just before it in the batch revoked the key:
+  // SQLite's changes() counts the rows of the statement completed last.
+  const record = recordSettingsChange(
+    deps,
+    tenantId,
+    actor,
+    [{ field: `/keys/${keyId}/revokedAt`, from: null, to: new Date(now).toISOString() }],
+    sql`changes() = 1`,
+  );
+  const [[revoked]] = record ? await deps.db.batch([revoke, record]) : [await revoke];
   if (revoked) return keyView(revoked);
   const [row] = await deps.db
     .select()

@@ -6,7 +6,7 @@ import { type ExportHeader, ExportVerifier } from "../../src/domain/proof/export
 import { subjectKeyOf } from "../../src/services/deps.js";
 import { runRetention } from "../../src/services/proofs/run-retention.js";
 import { consentData, seedEvidence } from "../messages/seed.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { OPERATOR_TOKEN, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { appendMany, tenantWithKeys } from "./support.js";
 
 /** Retention: expired proofs removed from the chain's start, a checkpoint kept, the rest verifying. */
@@ -26,9 +26,10 @@ beforeAll(async () => {
     json: { id: "tips", name: "Tips", class: "marketing", categories: ["accessories"] },
   });
   expect(topic.status).toBe(201);
-  const settings = await gw.request("/v1/settings", {
+  // Fewer than 1,096 days: only the operator may (DESIGN §5).
+  const settings = await gw.request(`/v1/tenants/${t.tenantId}/settings`, {
     method: "PATCH",
-    key: t.admin,
+    key: OPERATOR_TOKEN,
     json: { retention: { proofDays: 30, consentLifetimeMonths: 6 } },
   });
   expect(settings.status).toBe(200);

@@ -162,16 +162,16 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
 
     it("retention may only tighten the law", async () => {
       await patchSettings(gw, key, {
-        retention: { proofDays: 400, consentLifetimeMonths: 12, softOptInMonths: 6 },
+        retention: { proofDays: 1500, consentLifetimeMonths: 12, softOptInMonths: 6 },
       });
       const [row] = await databaseOf(gw).select().from(tenants).where(eq(tenants.id, tenantId));
       expect(row).toMatchObject({
-        proofRetentionDays: 400,
+        proofRetentionDays: 1500,
         consentLifetimeMonths: 12,
         softOptInMonths: 6,
       });
       expect((await getSettings()).body.retention).toEqual({
-        proofDays: 400,
+        proofDays: 1500,
         consentLifetimeMonths: 12,
         softOptInMonths: 6,
       });

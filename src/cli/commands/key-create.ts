@@ -45,7 +45,7 @@ Example:
     const { loadTenant } = await import("../../services/tenant.js");
     const { deps } = await context.gateway();
     const tenant = await loadTenant(deps, values.tenant);
-    const key = await createKey(deps, tenant.id, input);
+    const key = await createKey(deps, tenant.id, input, "operator");
     if (values.json) {
       printJson(context.io, key);
       return EXIT.ok;

@@ -32,7 +32,7 @@ Example:
     const { loadTenant } = await import("../../services/tenant.js");
     const { deps } = await context.gateway();
     const tenant = await loadTenant(deps, values.tenant);
-    const key = await revokeKey(deps, tenant.id, values.id);
+    const key = await revokeKey(deps, tenant.id, values.id, "operator");
     if (values.json) {
       printJson(context.io, key);
       return EXIT.ok;

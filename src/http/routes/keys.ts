@@ -33,7 +33,8 @@ export function keyRoutes(deps: Deps) {
       idempotent(deps),
       validate("json", CreateKeyBody),
       async (c) => {
-        const created = await createKey(deps, c.var.principal.tenant.id, c.req.valid("json"));
+        const { tenant, keyId } = c.var.principal;
+        const created = await createKey(deps, tenant.id, c.req.valid("json"), { keyId });
         c.set("replayBody", JSON.stringify(withoutSecret(created)));
         return c.json(created, 201);
       },
@@ -73,6 +74,9 @@ export function keyRoutes(deps: Deps) {
       }),
       admin,
       idempotent(deps),
-      async (c) => c.json(await revokeKey(deps, c.var.principal.tenant.id, c.req.param("id"))),
+      async (c) => {
+        const { tenant, keyId } = c.var.principal;
+        return c.json(await revokeKey(deps, tenant.id, c.req.param("id"), { keyId }));
+      },
     );
 }

@@ -6,6 +6,12 @@ import { ProblemError, type ProblemField } from "../../problems.js";
 import type { Deps } from "../deps.js";
 import { loadTenant, type TenantRow } from "../tenant.js";
 import { listTopics } from "../topics.js";
+import {
+  fieldChange,
+  recordSettingsChange,
+  type SettingsActor,
+  secretChange,
+} from "./record-settings-change.js";
 import { apiKeyContext, loadSettingsRow, type SettingsView, settingsView } from "./settings.js";
 
 /** A topic per key; `null` removes the key (JSON Merge Patch, RFC 7396). */
@@ -31,6 +37,9 @@ export interface SettingsPatch {
       }
     | undefined;
 }
+
+/** Days a tenant key keeps proofs at least (3 years and a leap day, DESIGN §5). */
+export const PROOF_DAYS_FLOOR = 1096;
 
 /**
  * Retention a tenant may set: only tighter than the law's defaults (DESIGN
@@ -79,10 +88,26 @@ export async function updateSettings(
   deps: Deps,
   tenant: TenantRow,
   patch: SettingsPatch,
+  actor: SettingsActor,
 ): Promise<SettingsView> {
   const errors: ProblemField[] = [];
   const retention = patch.retention ?? {};
   checkRange("proofDays", retention.proofDays, errors);
+  if (
+    actor !== "operator" &&
+    retention.proofDays !== undefined &&
+    Number.isInteger(retention.proofDays) &&
+    retention.proofDays >= LIMITS.proofDays.min &&
+    retention.proofDays < PROOF_DAYS_FLOOR
+  ) {
+    // DESIGN §5: proofs are kept at least 3 years (the limitation period of
+    // claims a message could give rise to); a leaked or careless tenant key
+    // must not be able to shorten that. Only the operator can.
+    throw new ProblemError("retention-below-floor", {
+      detail: `A tenant key cannot keep proofs for fewer than ${PROOF_DAYS_FLOOR} days; only the operator can set less.`,
+      errors: [{ pointer: "/retention/proofDays", detail: `at least ${PROOF_DAYS_FLOOR}` }],
+    });
+  }
   checkRange("consentLifetimeMonths", retention.consentLifetimeMonths, errors);
   checkRange("softOptInMonths", retention.softOptInMonths, errors);
   const sendgrid = patch.sendgrid ?? {};
@@ -170,14 +195,43 @@ export async function updateSettings(
       tenantChanges.consentLifetimeMonths = retention.consentLifetimeMonths;
     if (retention.softOptInMonths !== undefined)
       tenantChanges.softOptInMonths = retention.softOptInMonths;
-    if (Object.keys(tenantChanges).length > 0) {
-      await deps.db.batch([
-        upsert,
-        deps.db.update(tenants).set(tenantChanges).where(eq(tenants.id, tenant.id)),
-      ]);
-    } else {
-      await upsert;
-    }
+    const record = recordSettingsChange(deps, tenant.id, actor, [
+      ...(sealed === undefined ? [] : [secretChange("/sendgrid/apiKey", sealed)]),
+      ...fieldChange(
+        "/sendgrid/webhookPublicKey",
+        current?.webhookPublicKey ?? null,
+        row.webhookPublicKey,
+      ),
+      ...fieldChange("/sendgrid/asmGroups", current?.asmGroupTopics ?? {}, row.asmGroupTopics),
+      ...fieldChange("/sendgrid/categories", current?.categoryTopics ?? {}, row.categoryTopics),
+      ...fieldChange(
+        "/retention/proofDays",
+        tenant.proofRetentionDays,
+        tenantChanges.proofRetentionDays ?? tenant.proofRetentionDays,
+      ),
+      ...fieldChange(
+        "/retention/consentLifetimeMonths",
+        tenant.consentLifetimeMonths,
+        tenantChanges.consentLifetimeMonths === undefined
+          ? tenant.consentLifetimeMonths
+          : tenantChanges.consentLifetimeMonths,
+      ),
+      ...fieldChange(
+        "/retention/softOptInMonths",
+        tenant.softOptInMonths,
+        tenantChanges.softOptInMonths === undefined
+          ? tenant.softOptInMonths
+          : tenantChanges.softOptInMonths,
+      ),
+    ]);
+    // The change and its record: together or not at all.
+    await deps.db.batch([
+      upsert,
+      ...(Object.keys(tenantChanges).length > 0
+        ? [deps.db.update(tenants).set(tenantChanges).where(eq(tenants.id, tenant.id))]
+        : []),
+      ...(record ? [record] : []),
+    ]);
   }
   const updated = await loadTenant(deps, tenant.id);
   return settingsView(deps, updated, await loadSettingsRow(deps, tenant.id));
