@@ -192,6 +192,8 @@ export const EXAMPLES: Readonly<Record<string, unknown>> = {
     reason: "hard-bounce",
   },
   "patch /v1/settings": { retention: { consentLifetimeMonths: 24 } },
+  // The operator's: `{id}` is the tenant the `POST /v1/tenants` example created.
+  "patch /v1/tenants/{id}/settings": { retention: { proofDays: 365 } },
 };
 
 /** The order the examples run in (each may rest on the ones before it). */

@@ -232,12 +232,15 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
     });
 
     it("carries request examples, and each one runs as it is", async () => {
+      let tenantId = "";
       const run = async (key: string, bearer: string) => {
         const [method = "", path = ""] = key.split(" ");
         const operation = op(method, path);
         const example = operation.requestBody?.content["application/json"]?.example;
         expect(example, `${key} has an example`).toEqual(EXAMPLES[key]);
-        const concrete = path.replace("{email}", encodeURIComponent("jana.novak@example.cz"));
+        const concrete = path
+          .replace("{email}", encodeURIComponent("jana.novak@example.cz"))
+          .replace("{id}", tenantId);
         const res = await gw.request(concrete, {
           method: method.toUpperCase(),
           key: bearer,
@@ -249,9 +252,14 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       const [first, ...rest] = EXAMPLE_ORDER;
       expect(first).toBe("post /v1/tenants");
       const created = (await (await run(first ?? "", OPERATOR_TOKEN)).json()) as {
+        tenant: { id: string };
         adminKey: { key: string };
       };
-      for (const key of rest) await run(key, created.adminKey.key);
+      tenantId = created.tenant.id;
+      for (const key of rest) {
+        // The operator's routes (under /v1/tenants) take the operator token.
+        await run(key, key.includes("/v1/tenants/") ? OPERATOR_TOKEN : created.adminKey.key);
+      }
       // Every operation with a JSON body has one, except where none can run as it is.
       for (const { path, method, op: operation } of operations()) {
         if (!operation.requestBody?.content["application/json"]) continue;
