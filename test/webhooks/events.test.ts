@@ -395,30 +395,65 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       expect((await decisionOf(gw, key, b, "tips")).reasons).toEqual(["objected"]);
     });
 
-    it("keeps and reports an event for an unknown message, without its address", async () => {
+    it("counts an event for mail Grounds did not send by its address: the next send stops", async () => {
+      const unsubscribed = await consentingRecipient();
+      const complained = await consentingRecipient();
+      const bounced = await consentingRecipient();
+      const grouped = await consentingRecipient();
+      const unmapped = await consentingRecipient();
+      const stale = await consentingRecipient({ months: 26 });
+      const delivered = await consentingRecipient();
+      const events = [
+        sgEvent("unsubscribe", null, unsubscribed, minutesAgo(3)),
+        sgEvent("spamreport", "jus_0000000000000000000000000000000a", complained, minutesAgo(3)),
+        sgEvent("bounce", null, bounced.toUpperCase(), minutesAgo(3), { type: "bounce" }),
+        sgEvent("group_unsubscribe", null, grouped, minutesAgo(3), { asm_group_id: 42 }),
+        sgEvent("group_unsubscribe", null, unmapped, minutesAgo(3), { asm_group_id: 99 }),
+        sgEvent("open", null, stale, minutesAgo(3)),
+        sgEvent("delivered", null, delivered, minutesAgo(3)),
+      ];
       const before = await counts();
-      const email = "Stranger@Example.org";
-      const report = await post([
-        sgEvent("spamreport", "jus_0000000000000000000000000000000a", email, minutesAgo(1)),
-        sgEvent("bounce", null, email, minutesAgo(1), { type: "bounce" }),
-      ]);
-      expect(report).toMatchObject({ received: 2, unmatched: 2, applied: 0, evidence: 0 });
-      expect(report.unmatchedEvents.map((e) => e.detail)).toEqual([
-        "unknown justification_id",
-        "no justification_id",
-      ]);
-      expect((await counts()).evidence).toBe(before.evidence);
+      const report = await post(events);
+      expect(report).toMatchObject({ received: 7, applied: 6, evidence: 6, unmatched: 1 });
+      expect(report.unmatchedEvents.map((e) => e.detail)).toEqual(["no justification_id"]);
+      expect((await decisionOf(gw, key, unsubscribed, "tips")).reasons).toEqual(["objected"]);
+      expect((await decisionOf(gw, key, complained, "tips")).reasons).toEqual(["spam-complaint"]);
+      expect((await decisionOf(gw, key, bounced, "invoices")).reasons).toEqual(["hard-bounce"]);
+      // ASM group 42 is mapped to `tips`: that topic stops, the others do not.
+      expect((await decisionOf(gw, key, grouped, "tips")).reasons).toEqual(["objected"]);
+      expect((await decisionOf(gw, key, grouped, "deals-lenses")).decision).toBe("send");
+      // An unmapped group of mail Grounds did not send: nothing narrower is known than all marketing.
+      expect((await decisionOf(gw, key, unmapped, "deals-lenses")).reasons).toEqual(["objected"]);
+      // The open keeps a 26-month-old consent fresh.
+      expect((await decisionOf(gw, key, stale, "tips")).decision).toBe("send");
+      expect((await decisionOf(gw, key, delivered, "tips")).decision).toBe("send");
+
+      // A replay, or the same events again in a later POST, has no second effect.
+      const again = await post(events);
+      expect(again).toMatchObject({ received: 7, duplicates: 7, evidence: 0 });
+      expect((await counts()).evidence).toBe(before.evidence + 6);
+
       const rows = await databaseOf(gw)
         .select()
         .from(providerEvents)
-        .where(and(eq(providerEvents.tenantId, tenantId), eq(providerEvents.status, "unmatched")));
-      expect(rows.length).toBeGreaterThanOrEqual(2);
-      expect(JSON.stringify(rows).toLowerCase()).not.toContain("stranger");
+        .where(eq(providerEvents.tenantId, tenantId));
+      expect(JSON.stringify(rows).toLowerCase()).not.toContain("recipient.");
       expect(rows.map((r) => r.subjectKey)).toContain(
-        subjectKeyOf(tenantId, normaliseAddress(email)),
+        subjectKeyOf(tenantId, normaliseAddress(bounced)),
       );
-      // Unmatched is not applied: the address stays as it was.
-      expect((await decisionOf(gw, key, email, "tips")).reasons).toEqual(["no-basis"]);
+    });
+
+    it("counts an address Grounds has never seen, and keeps a delivery status it cannot place", async () => {
+      const email = "Stranger@Example.org";
+      const report = await post([
+        sgEvent("spamreport", "jus_0000000000000000000000000000000b", email, minutesAgo(1)),
+        sgEvent("dropped", null, email, minutesAgo(1)),
+        sgEvent("unsubscribe", null, "not an address", minutesAgo(1)),
+      ]);
+      expect(report).toMatchObject({ received: 3, applied: 1, evidence: 1, unmatched: 2 });
+      expect((await decisionOf(gw, key, email, "invoices")).decision).toBe("send");
+      const tips = await decisionOf(gw, key, email, "tips");
+      expect(tips.reasons).toEqual(["spam-complaint"]);
     });
 
     it("keeps malformed events as invalid, and refuses a body that is not a JSON array", async () => {
@@ -496,11 +531,14 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       expect(unknown.status).toBe(401);
     });
 
-    it("an event naming another tenant's justification is unmatched there, and changes nothing here", async () => {
+    it("an event naming another tenant's justification counts there by address only, and changes nothing here", async () => {
       const report = await post(events, { tenantId: other.tenantId, keys: other.keys });
-      expect(report).toMatchObject({ received: 1, unmatched: 1, evidence: 0 });
+      expect(report).toMatchObject({ received: 1, applied: 1, evidence: 1 });
+      // Its justification is not touched, nor is this tenant's evidence of the address.
+      expect((await justificationRow(services, jid)).status).toBe("accepted");
       expect((await decisionOf(gw, key, email, "tips")).decision).toBe("send");
-      expect((await decisionOf(gw, other.key, email, "tips")).reasons).toEqual(["no-basis"]);
+      // The complaint came through the other tenant's own SendGrid account: it counts there.
+      expect((await decisionOf(gw, other.key, email, "tips")).reasons).toEqual(["spam-complaint"]);
     });
 
     it("refuses everything while the tenant has no webhook key", async () => {

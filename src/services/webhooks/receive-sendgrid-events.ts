@@ -1,7 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db/database.js";
-import { justifications, providerEvents, topics } from "../../db/schema.js";
+import { insertJsonRows } from "../../db/json-rows.js";
+import { justifications, providerEvents, subjects, topics } from "../../db/schema.js";
 import { isValidAddress, normaliseAddress } from "../../domain/address.js";
 import { isJsonWithinDepth, MAX_JSON_DEPTH } from "../../domain/json-depth.js";
 import { canonicalJson, sha256HexSync } from "../../domain/proof/chain.js";
@@ -120,7 +121,7 @@ export async function receiveSendGridEvents(
         attemptReport.duplicates += 1;
       }
       if (pending.size === 0) return { evidence: [], result: attemptReport };
-      const context = await loadContext(deps.db, tenantId, [...pending.values()]);
+      const context = await loadContext(deps, tenantId, [...pending.values()]);
       const work = new Batch(deps, tenantId, settings, context, attemptReport);
       for (const { event, id } of pending.values()) work.take(event, id);
       return { ...work.plan(deps.db), result: attemptReport };
@@ -161,6 +162,15 @@ interface JustificationState {
   changed: boolean;
 }
 
+/** What an event's evidence is about: its justification's subject, or an address alone. */
+interface EventTarget {
+  /** The justification the event names; null when it names none of this tenant's. */
+  id: string | null;
+  subjectKey: string;
+  /** The topic of the message the event is about; null when unknown. */
+  topic: string | null;
+}
+
 interface Context {
   justifications: Map<string, JustificationState>;
   /** The latest erasure of each subject concerned. */
@@ -171,10 +181,11 @@ interface Context {
 
 /** Everything the events need, read in four queries whatever their number. */
 async function loadContext(
-  tx: Database,
+  deps: Deps,
   tenantId: string,
   entries: { event: SendGridEvent | null }[],
 ): Promise<Context> {
+  const tx = deps.db;
   const ids = [
     ...new Set(
       entries.flatMap(({ event }) => (event?.justificationId ? [event.justificationId] : [])),
@@ -204,7 +215,13 @@ async function loadContext(
             ),
           );
   const found = new Map(rows.map((row) => [row.id, { ...row, changed: false }]));
-  const subjectKeys = [...new Set(rows.map((row) => row.subjectKey))];
+  // Events that name no justification of this tenant count by their address.
+  const byAddress = entries.flatMap(({ event }) =>
+    event && !(event.justificationId && found.has(event.justificationId))
+      ? [addressKeyOf(deps, tenantId, event)].filter((key): key is string => key !== null)
+      : [],
+  );
+  const subjectKeys = [...new Set([...rows.map((row) => row.subjectKey), ...byAddress])];
   const [erasedAt, topicRows] = await Promise.all([
     erasedAtOf(tx, tenantId, subjectKeys),
     tx
@@ -219,11 +236,19 @@ async function loadContext(
   };
 }
 
+/** An event's address as its subject's keyed hash, never the address; null without a valid one. */
+function addressKeyOf(deps: Deps, tenantId: string, event: SendGridEvent): string | null {
+  if (!event.email || !isValidAddress(event.email)) return null;
+  return subjectKeyOf(deps, tenantId, normaliseAddress(event.email));
+}
+
 /** The rows one POST writes, built in memory, then written in few statements. */
 class Batch {
   private readonly now: number;
   private readonly evidenceRows: EvidenceInsert[] = [];
   private readonly eventRows: ProviderEventRow[] = [];
+  /** Subjects known only from an event's address: their rows are made if missing. */
+  private readonly addressSubjects = new Map<string, string>();
 
   constructor(
     private readonly deps: Deps,
@@ -244,13 +269,7 @@ class Batch {
       ? this.context.justifications.get(event.justificationId)
       : undefined;
     if (!justification) {
-      this.record(
-        id,
-        event,
-        "unmatched",
-        event.justificationId ? "unknown justification_id" : "no justification_id",
-        this.unmatchedSubject(event),
-      );
+      this.takeByAddress(event, id);
       return;
     }
     const effect = effectOf(event);
@@ -279,10 +298,38 @@ class Batch {
     this.record(id, event, "applied", ignored, justification.subjectKey, evidenceId);
   }
 
-  /** An unmatched event keeps its subject as the keyed hash of the address, never the address. */
-  private unmatchedSubject(event: SendGridEvent): string | null {
-    if (!event.email || !isValidAddress(event.email)) return null;
-    return subjectKeyOf(this.deps, this.tenantId, normaliseAddress(event.email));
+  /**
+   * An event that names no justification of this tenant: mail the account
+   * sent before Grounds, or by another way (DESIGN §5). What it says about
+   * the address still counts — an unsubscribe, group unsubscribe, spam
+   * report or hard bounce becomes evidence for the address, an open or click
+   * keeps consent fresh — since a person who said stop said it to the
+   * sender, whichever tool sent the mail. Delivery statuses have nothing to
+   * attach to and stay unmatched. The subject is the address's keyed hash.
+   */
+  private takeByAddress(event: SendGridEvent, id: string): void {
+    const unmatched = event.justificationId ? "unknown justification_id" : "no justification_id";
+    const subjectKey = addressKeyOf(this.deps, this.tenantId, event);
+    const effect = effectOf(event);
+    if (subjectKey === null || !effect.evidence || !event.email) {
+      this.record(id, event, "unmatched", unmatched, subjectKey);
+      return;
+    }
+    const outcome = this.evidenceFor(effect.evidence, event, { id: null, subjectKey, topic: null });
+    if ("ignored" in outcome) {
+      this.record(id, event, "unmatched", `${unmatched}; ${outcome.ignored}`, subjectKey);
+      return;
+    }
+    this.addressSubjects.set(subjectKey, event.email.trim());
+    this.evidenceRows.push(outcome.row);
+    this.record(
+      id,
+      event,
+      "applied",
+      `${unmatched}: counted by address`,
+      subjectKey,
+      outcome.row.id,
+    );
   }
 
   private applyStatus(
@@ -308,7 +355,7 @@ class Batch {
   private evidenceFor(
     intent: EvidenceIntent,
     event: SendGridEvent,
-    justification: JustificationState,
+    justification: EventTarget,
   ): { row: EvidenceInsert } | { ignored: string } {
     const at = event.at as number;
     const refusal =
@@ -325,7 +372,9 @@ class Batch {
     const source = {
       provider: "sendgrid",
       providerEventId: event.sgEventId,
-      justificationId: justification.id,
+      ...(justification.id === null
+        ? { matchedBy: "address" }
+        : { justificationId: justification.id }),
     };
     const row = (
       kind: EvidenceInsert["kind"],
@@ -348,16 +397,21 @@ class Batch {
         }
         // A "stop" is never lost: an unmapped group stands for the topic of
         // the message it was given for (seed 004: a refusal answers the kind
-        // of message it was given to).
+        // of message it was given to) — and, for mail Grounds did not send,
+        // for all marketing: nothing narrower is known.
         const mapped = intent.asmGroupId
           ? this.settings.asmGroupTopics[intent.asmGroupId]
           : undefined;
-        const topic = mapped && this.context.topics.has(mapped) ? mapped : justification.topic;
+        const topic =
+          mapped && this.context.topics.has(mapped)
+            ? mapped
+            : (justification.topic ?? ALL_MARKETING);
         return row("objection", topic, {
           channel: "provider",
           providerEvent: event.event,
           asmGroupId: intent.asmGroupId,
-          topicFrom: topic === mapped ? "asm-group" : "message",
+          topicFrom:
+            topic === mapped ? "asm-group" : justification.topic ? "message" : "unmapped-group",
         });
       }
       case "consent": {
@@ -436,6 +490,19 @@ class Batch {
       ]),
     );
     const statements: BatchItem<"sqlite">[] = [];
+    const before: BatchItem<"sqlite">[] = [];
+    if (this.addressSubjects.size > 0) {
+      // A subject known only from an event gets its row (the address as SendGrid gave it), so
+      // access and erasure requests find its evidence; an existing row is left as it is.
+      const rows = [...this.addressSubjects].map(([subjectKey, email]) => ({
+        tenantId: this.tenantId,
+        subjectKey,
+        email,
+        createdAt: this.now,
+        updatedAt: this.now,
+      }));
+      before.push(db.run(sql`${insertJsonRows(subjects, rows)} on conflict do nothing`));
+    }
     statements.push(
       db.run(sql`
       INSERT INTO provider_events (tenant_id, received_at, sg_event_id, event, occurred_at,
@@ -472,6 +539,6 @@ class Batch {
       // index (a scan of all its justifications per update: seconds for a
       // large tenant); the primary key finds each row instead.
     }
-    return { evidence: this.evidenceRows, after: statements };
+    return { evidence: this.evidenceRows, before, after: statements };
   }
 }
