@@ -17,6 +17,7 @@ const ConfigSchema = v.object({
   SENDGRID_API_KEY: v.optional(v.string()),
   SENDGRID_API_URL: v.optional(v.pipe(v.string(), v.url()), "https://api.sendgrid.com"),
   TRUSTED_PROXIES: v.optional(v.string()),
+  TSA_URL: v.optional(v.pipe(v.string(), v.url())),
 });
 
 export type Config = {
@@ -35,6 +36,8 @@ export type Config = {
    * header is then ignored, so a client cannot choose its own address.
    */
   trustedProxies: string[];
+  /** The RFC 3161 time-stamping authority that anchors checkpoints (DESIGN §6); unset: none. */
+  tsaUrl: string | undefined;
 };
 
 export function readConfig(env: Record<string, string | undefined>): Config {
@@ -65,5 +68,6 @@ export function readConfig(env: Record<string, string | undefined>): Config {
       .split(",")
       .map((proxy) => proxy.trim())
       .filter((proxy) => proxy !== ""),
+    tsaUrl: c.TSA_URL,
   };
 }

@@ -147,6 +147,8 @@ export const evidence = sqliteTable(
     seq: integer("seq"),
     prevHash: text("prev_hash"),
     hash: text("hash"),
+    /** The event's entry in the tenant's Merkle log (`log_entries.idx`). */
+    leafIndex: integer("leaf_index"),
   },
   (t) => [
     index("evidence_subject").on(t.tenantId, t.subjectKey, t.occurredAt),
@@ -289,6 +291,8 @@ export const justifications = sqliteTable(
     providerMessageId: text("provider_message_id"),
     error: text("error"),
     statusAt: integer("status_at").notNull(),
+    /** The justification's entry in the tenant's Merkle log (`log_entries.idx`). */
+    leafIndex: integer("leaf_index"),
   },
   (t) => [
     uniqueIndex("justifications_chain").on(t.tenantId, t.seq),
@@ -601,3 +605,87 @@ export interface SettingsFieldChange {
   /** A secret's is `changed` or `removed`. */
   to: unknown;
 }
+
+/** What an entry of a tenant's Merkle log records (DESIGN §6). */
+export const LOG_ENTRY_KINDS = [
+  "justification",
+  "evidence",
+  "message",
+  "chains",
+  "settings",
+  "delivery",
+] as const;
+export type LogEntryKind = (typeof LOG_ENTRY_KINDS)[number];
+
+/**
+ * The entries of each tenant's Merkle log (DESIGN §6, docs/proof-log.md),
+ * numbered from 0 without gaps. `content` is the entry's bytes (the RFC 8785
+ * JCS text of its JSON content) and `leaf` its leaf hash, SHA-256(0x00 ‖
+ * content) as hex (RFC 9162 §2.1.1). Retention removes `content` (the entry
+ * is "pruned"), never `leaf`, so the tree and every other receipt still
+ * verify. `ref` is the id of the row the entry records (a justification, an
+ * evidence event, a message).
+ */
+export const logEntries = sqliteTable(
+  "log_entries",
+  {
+    tenantId: text("tenant_id").notNull(),
+    idx: integer("idx").notNull(),
+    kind: text("kind", { enum: LOG_ENTRY_KINDS }).notNull(),
+    ref: text("ref"),
+    leaf: text("leaf").notNull(),
+    content: text("content"),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.idx] })],
+);
+
+/**
+ * Interior nodes of the tree kept so that a proof never reads more than a
+ * few hundred hashes (log-store.ts): the hash of every complete, aligned
+ * subtree of 2^level leaves for level 8, 16, 24 and 32, i.e. `idx` covers
+ * leaves [idx·2^level, (idx+1)·2^level).
+ */
+export const logNodes = sqliteTable(
+  "log_nodes",
+  {
+    tenantId: text("tenant_id").notNull(),
+    level: integer("level").notNull(),
+    idx: integer("idx").notNull(),
+    hash: text("hash").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.level, t.idx] })],
+);
+
+/**
+ * Where each tenant's log ends: its size and the roots of the perfect
+ * subtrees its size decomposes into (hex, largest first: merkle.ts
+ * `Frontier`), all an append needs to compute the next root.
+ */
+export const logHeads = sqliteTable("log_heads", {
+  tenantId: text("tenant_id").primaryKey(),
+  size: integer("size").notNull(),
+  frontier: text("frontier", { mode: "json" }).$type<string[]>().notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Every signed checkpoint of a tenant's log (C2SP tlog-checkpoint as a
+ * signed note), one after each append; `anchor` is the RFC 3161 timestamp
+ * token (base64 DER) over SHA-256 of the checkpoint's note text, when it
+ * was anchored.
+ */
+export const logCheckpoints = sqliteTable(
+  "log_checkpoints",
+  {
+    tenantId: text("tenant_id").notNull(),
+    size: integer("size").notNull(),
+    note: text("note").notNull(),
+    createdAt: integer("created_at").notNull(),
+    anchor: text("anchor"),
+    anchoredAt: integer("anchored_at"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.size] }),
+    index("log_checkpoints_anchored").on(t.tenantId, t.anchoredAt),
+  ],
+);

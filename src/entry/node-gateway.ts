@@ -152,6 +152,8 @@ export async function createNodeGateway(
     tokenKey: unsubscribeTokenKey(secret),
     confirmTokenKey: confirmTokenKey(secret),
     settingsKey: deriveKey(secret, "settings"),
+    logSeed: deriveKey(secret, "log-signing-key"),
+    ...(config.tsaUrl ? { tsaUrl: config.tsaUrl } : {}),
     publicUrl: config.publicUrl,
     provider: chooseProvider({
       outbox: createOutboxProvider(db, clock),

@@ -37,6 +37,8 @@ export interface WorkerEnv {
   GROUNDS_SECRET: string;
   SENDGRID_API_KEY?: string;
   SENDGRID_API_URL?: string;
+  /** An RFC 3161 time-stamping authority that anchors the logs' checkpoints (DESIGN §6). */
+  TSA_URL?: string;
   /** wrangler.toml `[[queues.producers]]`: chunks of large sends. Unset: delivered in the request. */
   DELIVERY_QUEUE?: Queue<ChunkJob>;
 }
@@ -86,6 +88,8 @@ async function gateway(env: WorkerEnv): Promise<Gateway> {
     tokenKey: unsubscribeTokenKey(config.secret),
     confirmTokenKey: confirmTokenKey(config.secret),
     settingsKey: deriveKey(config.secret, "settings"),
+    logSeed: deriveKey(config.secret, "log-signing-key"),
+    ...(config.tsaUrl ? { tsaUrl: config.tsaUrl } : {}),
     publicUrl: config.publicUrl,
     // Plain fetch, not @sendgrid/mail: axios and Node's http do not belong in the bundle.
     provider: chooseProvider({

@@ -13,6 +13,7 @@ import { docsRoutes } from "./routes/docs.js";
 import { evidenceRoutes } from "./routes/evidence.js";
 import { importRoutes } from "./routes/imports.js";
 import { keyRoutes } from "./routes/keys.js";
+import { logRoutes } from "./routes/log.js";
 import { messageRoutes } from "./routes/messages.js";
 import { metaRoutes } from "./routes/meta.js";
 import { outboxRoutes } from "./routes/outbox.js";
@@ -69,6 +70,7 @@ export function createApp(deps: Deps) {
   app.route("/", keyRoutes(deps));
   app.route("/", topicRoutes(deps));
   app.route("/", evidenceRoutes(deps));
+  app.route("/", logRoutes(deps));
   app.route("/", decisionRoutes(deps));
   app.route("/", messageRoutes(deps));
   app.route("/", outboxRoutes(deps));

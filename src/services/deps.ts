@@ -30,6 +30,16 @@ export interface Deps {
    * key, AES-GCM: domain/secret-box.ts).
    */
   settingsKey: Uint8Array;
+  /**
+   * The seed of the installation's Ed25519 key that signs every tenant's log
+   * checkpoints (DESIGN §6), derived from GROUNDS_SECRET for that purpose alone.
+   */
+  logSeed: Uint8Array;
+  /**
+   * The RFC 3161 time-stamping authority that anchors checkpoints (DESIGN §6,
+   * `TSA_URL`); unset, checkpoints are signed but not anchored.
+   */
+  tsaUrl?: string;
   /** Base of the links in mail (unsubscribe, preferences, confirmation). */
   publicUrl: string;
   /** SendGrid, or the local outbox when no key is set. */

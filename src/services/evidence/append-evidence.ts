@@ -4,6 +4,7 @@ import { insertJsonRows } from "../../db/json-rows.js";
 import { chainAdoptions, evidence } from "../../db/schema.js";
 import { GENESIS } from "../../domain/proof/chain.js";
 import { linkEvidence } from "../../domain/proof/evidence-chain.js";
+import { entryText, evidenceEntry } from "../../domain/proof/log-entry.js";
 import type { Deps } from "../deps.js";
 import { appendToChain, type ChainHead, errorText } from "../proofs/append-to-chain.js";
 
@@ -11,7 +12,7 @@ type EvidenceInsert = typeof evidence.$inferInsert;
 type EvidenceRow = typeof evidence.$inferSelect;
 
 /** An evidence event before it is linked onto the tenant's evidence chain. */
-export type EvidenceDraft = Omit<EvidenceInsert, "seq" | "prevHash" | "hash">;
+export type EvidenceDraft = Omit<EvidenceInsert, "seq" | "prevHash" | "hash" | "leafIndex">;
 
 /** What an evidence write consists of, decided after the chain's head was read. */
 export interface EvidencePlan<R> {
@@ -54,14 +55,23 @@ export function appendEvidence<R>(
     deps,
     tenantId,
     "evidence",
-    async (head) => {
+    async (head, log) => {
       const adoption = head ? null : await adoptUnchained(deps, tenantId);
       const start = head ?? adoption?.head ?? { seq: 0, hash: GENESIS };
       const { evidence: drafts, before = [], after = [], result } = await plan();
       for (const draft of drafts) {
         if (draft.tenantId !== tenantId) throw new Error("evidence of another tenant");
       }
-      const rows = linkEvidence(start, drafts.map(chainedFields));
+      // Each event is also an entry of the tenant's Merkle log, in the same order.
+      const rows = linkEvidence(start, drafts.map(chainedFields)).map((row, i) => ({
+        ...row,
+        leafIndex: log.size + i,
+      }));
+      const entries = rows.map((row) => ({
+        kind: "evidence" as const,
+        ref: row.id,
+        text: entryText(evidenceEntry(row)),
+      }));
       const statements: BatchItem<"sqlite">[] = [...before, ...(adoption?.statements ?? [])];
       for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
         statements.push(
@@ -74,6 +84,7 @@ export function appendEvidence<R>(
         statements,
         head: last ? { seq: last.seq, hash: last.hash } : (adoption?.head ?? null),
         result,
+        entries,
       };
     },
     // An event id already taken: another writer stored the same event (an

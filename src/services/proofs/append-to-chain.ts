@@ -1,7 +1,16 @@
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type ChainName, chainHeads } from "../../db/schema.js";
+import { chainHeadsEntry, entryText } from "../../domain/proof/log-entry.js";
 import type { Deps } from "../deps.js";
+import {
+  isLogCollision,
+  type LogHead,
+  type LogWrite,
+  planLogAppend,
+  readLogHead,
+} from "./log-store.js";
+import { verifyChains } from "./verify-chains.js";
 
 /** Where a chain ends: its last row's `seq` and `hash`. */
 export interface ChainHead {
@@ -17,9 +26,23 @@ export interface ChainWrite<R> {
   head: ChainHead | null;
   /** What the append answers. */
   result: R;
+  /**
+   * The entries this append adds to the tenant's Merkle log, in order: the
+   * first takes index `log.size` of the log `attempt` was given.
+   */
+  entries?: readonly LogWrite[];
 }
 
-const ATTEMPTS = 8;
+const ATTEMPTS = 16;
+
+/**
+ * A short random pause before planning again after a collision: writers of
+ * two processes that keep reading the same head would otherwise keep
+ * colliding in step.
+ */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+}
 
 /** Appends to one chain of one tenant in this process run one after another. */
 const queues = new WeakMap<object, Map<string, Promise<unknown>>>();
@@ -72,16 +95,51 @@ export function appendToChain<R>(
   deps: Deps,
   tenantId: string,
   chain: ChainName,
-  attempt: (head: ChainHead | null) => Promise<ChainWrite<R>>,
+  attempt: (head: ChainHead | null, log: LogHead) => Promise<ChainWrite<R>>,
   retryOn: (error: unknown) => boolean = () => false,
 ): Promise<R> {
-  return serialised(deps, `${chain}\n${tenantId}`, async () => {
+  // One Merkle log per tenant holds both chains' rows: every append of a
+  // tenant in this process is queued behind the one before.
+  return serialised(deps, tenantId, async () => {
     for (let attempts = 1; ; attempts++) {
-      const [stored] = await deps.db
-        .select({ seq: chainHeads.seq, hash: chainHeads.hash })
+      const heads = await deps.db
+        .select({ chain: chainHeads.chain, seq: chainHeads.seq, hash: chainHeads.hash })
         .from(chainHeads)
-        .where(and(eq(chainHeads.tenantId, tenantId), eq(chainHeads.chain, chain)));
-      const { statements, head, result } = await attempt(stored ?? null);
+        .where(eq(chainHeads.tenantId, tenantId));
+      const stored = heads.find((h) => h.chain === chain);
+      const log = await readLogHead(deps, tenantId);
+      // Upgrading (DESIGN §6): a tenant whose proofs so far are per-row
+      // hash chains gets, as the first entry of its log, the heads of those
+      // chains, so the new log commits to the old history.
+      const opening: LogWrite[] =
+        log.size === 0 && heads.length > 0
+          ? [
+              {
+                kind: "chains",
+                ref: null,
+                text: entryText(
+                  chainHeadsEntry({
+                    heads: Object.fromEntries(
+                      heads.map((h) => [h.chain, { seq: h.seq, hash: h.hash }]),
+                    ),
+                    verified: (await verifyChains(deps, tenantId)).ok,
+                    verifiedAt: deps.clock(),
+                  }),
+                ),
+              },
+            ]
+          : [];
+      const given: LogHead = { size: log.size + opening.length, frontier: log.frontier };
+      const {
+        statements,
+        head,
+        result,
+        entries = [],
+      } = await attempt(stored ? { seq: stored.seq, hash: stored.hash } : null, given);
+      if (entries.length > 0) {
+        const appended = await planLogAppend(deps, tenantId, log, [...opening, ...entries]);
+        statements.push(...appended.statements);
+      }
       if (head) {
         statements.push(
           deps.db
@@ -99,7 +157,9 @@ export function appendToChain<R>(
         await deps.db.batch([first, ...rest]);
         return result;
       } catch (error) {
-        if (!(isSeqCollision(chain, error) || retryOn(error)) || attempts >= ATTEMPTS) throw error;
+        const collided = isSeqCollision(chain, error) || isLogCollision(error);
+        if (!(collided || retryOn(error)) || attempts >= ATTEMPTS) throw error;
+        await backoff(attempts);
       }
     }
   });
