@@ -1,238 +1,43 @@
 /**
- * The compliance dashboard (DESIGN §5 `/dashboard`): server-rendered, its CSS
- * inline (allowed by hash), its charts server-rendered SVG, and nothing
- * loaded from anywhere else — no CDN, no font, no script.
+ * The compliance workbench (DESIGN §5 `/dashboard`): server-rendered pages
+ * with no script, in the staff layout (staff-layout.tsx). Each form carries
+ * the session's CSRF token; a person's address travels in a POST body, never
+ * in a URL (URLs end up in logs and histories).
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
-import type { DashboardStats, DayCount } from "../../services/dashboard/stats.js";
+import type { LogState } from "../../services/dashboard/log-state.js";
+import type { MessageView } from "../../services/dashboard/message-view.js";
+import type { DashboardStats } from "../../services/dashboard/stats.js";
+import type { IntegrityReport } from "../../services/proofs/verify-integrity.js";
+import type { EvidenceRecord } from "../../services/subjects/access.js";
+import type { DsrRequestView } from "../../services/subjects/dsr-requests.js";
+import type { JustificationView, SubjectLookup } from "../../services/subjects/look-up-subject.js";
+import { RateBars, StackedBars, Swatch } from "./charts.js";
+import { StaffPage } from "./staff-layout.js";
 
-const STYLE = `
-:root{color-scheme:light;--ink:#1a1a1a;--muted:#4a4a4a;--line:#c4c4c8;--accent:#1d4ed8;--danger:#a61b1b;--focus:#b45309}
-*{box-sizing:border-box}
-body{margin:0;background:#f4f4f5;color:var(--ink);font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
-.page{max-width:72rem;margin:0 auto;padding:1rem}
-header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;padding:.25rem 0 1rem}
-.brand{font-weight:700;font-size:1.125rem;margin:0}
-main{display:grid;gap:1rem}
-section{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:1rem 1.25rem}
-h1{font-size:1.5rem;margin:0 0 .5rem}
-h2{font-size:1.15rem;margin:0 0 .5rem}
-p{margin:0 0 .75rem}
-a{color:var(--accent)}
-label{display:block;font-weight:600;margin:0 0 .25rem}
-input[type=password]{font:inherit;width:100%;max-width:32rem;padding:.5rem;border:1px solid #666;border-radius:.375rem;margin:0 0 .75rem}
-button,.button{display:inline-block;font:inherit;font-weight:600;min-height:2.75rem;padding:.6rem 1.1rem;border-radius:.375rem;border:2px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none}
-.button.secondary,button.secondary{background:#fff;color:var(--accent)}
-:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
-.error{border:2px solid var(--danger);color:var(--danger);border-radius:.375rem;padding:.5rem .75rem;font-weight:600}
-.totals{display:flex;gap:2rem;flex-wrap:wrap}
-.totals strong{font-size:1.5rem;display:block}
-.legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;padding:0;margin:.5rem 0 0;font-size:.9rem}
-figure{margin:0}
-svg.chart{width:100%;height:auto;display:block}
-svg.swatch{display:inline-block;width:.9rem;height:.9rem;margin-right:.35rem;vertical-align:-.1rem}
-table{border-collapse:collapse;width:100%;font-size:.95rem}
-th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line)}
-.overdue{color:var(--danger);font-weight:600}
-.exports{display:flex;flex-wrap:wrap;gap:.5rem}
-`.trim();
+export { STAFF_PAGE_HEADERS as DASHBOARD_HEADERS } from "./staff-layout.js";
 
-const STYLE_HASH = btoa(String.fromCharCode(...sha256(new TextEncoder().encode(STYLE))));
+/** Gmail's and Yahoo's 2024 bulk-sender rules: keep the spam rate below 0.3%. */
+export const COMPLAINT_RATE_LIMIT = 0.003;
 
-export const DASHBOARD_HEADERS: Readonly<Record<string, string>> = {
-  "content-security-policy": `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
-  // Not "no-referrer": with it a browser sends `Origin: null` on the page's
-  // own forms, and the Origin check against cross-site posts could not tell.
-  "referrer-policy": "same-origin",
-  "cache-control": "no-store",
-  "x-content-type-options": "nosniff",
-  "x-frame-options": "DENY",
-  "x-robots-tag": "noindex, nofollow",
-};
+type Where = "overview" | "subject" | "message" | "log";
 
-function Page(props: { title: string; brand?: string; children?: Child }) {
-  return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="robots" content="noindex, nofollow" />
-        <title>{props.title} – Grounds</title>
-        <style>{raw(STYLE)}</style>
-      </head>
-      <body>
-        <div class="page">
-          <header>
-            <p class="brand">Grounds{props.brand ? ` · ${props.brand}` : ""}</p>
-          </header>
-          <main>{props.children}</main>
-        </div>
-      </body>
-    </html>
-  );
-}
-
-export function SignInPage(props: { csrf: string; error?: string | undefined }) {
-  return (
-    <Page title="Sign in">
-      <section>
-        <h1>Compliance dashboard</h1>
-        <p>Sign in with an API key that has the compliance:read scope.</p>
-        {props.error ? (
-          <p class="error" role="alert">
-            {props.error}
-          </p>
-        ) : null}
-        <form method="post" action="/dashboard/sign-in">
-          <input type="hidden" name="csrf" value={props.csrf} />
-          <label for="key">API key</label>
-          <input id="key" name="key" type="password" autocomplete="off" required />
-          <div>
-            <button type="submit">Sign in</button>
-          </div>
-        </form>
-      </section>
-    </Page>
-  );
-}
-
-/** Colour-blind-safe palette (Okabe–Ito), text contrast aside. */
-const COLOURS = [
-  "#0072B2",
-  "#D55E00",
-  "#E69F00",
-  "#CC79A7",
-  "#009E73",
-  "#56B4E9",
-  "#000000",
-  "#F0E442",
-];
-
-/**
- * A stacked bar chart, one bar per day, as SVG rendered on the server. It is
- * an image with a text alternative; the numbers are in a table beside it.
- */
-export function BarChart(props: {
+function Workbench(props: {
   title: string;
-  days: string[];
-  counts: DayCount[];
-  order: string[];
-}) {
-  const width = 960;
-  const height = 260;
-  const left = 44;
-  const bottom = 30;
-  const top = 10;
-  const plotHeight = height - bottom - top;
-  const slot = (width - left - 10) / Math.max(1, props.days.length);
-  const byDay = new Map<string, Map<string, number>>();
-  for (const c of props.counts) {
-    const day = byDay.get(c.day) ?? new Map<string, number>();
-    day.set(c.series, (day.get(c.series) ?? 0) + c.count);
-    byDay.set(c.day, day);
-  }
-  const series = [
-    ...props.order.filter((s) => props.counts.some((c) => c.series === s)),
-    ...[...new Set(props.counts.map((c) => c.series))]
-      .filter((s) => !props.order.includes(s))
-      .sort(),
-  ];
-  const colour = (s: string) => COLOURS[series.indexOf(s) % COLOURS.length] ?? "#000";
-  const max = Math.max(
-    1,
-    ...[...byDay.values()].map((m) => [...m.values()].reduce((a, b) => a + b, 0)),
-  );
-  const scale = plotHeight / max;
-  const total = props.counts.reduce((n, c) => n + c.count, 0);
-  const summary = `${props.title}: ${total} in ${props.days.length} days${series.length ? `, ${series.map((s) => `${s} ${props.counts.filter((c) => c.series === s).reduce((n, c) => n + c.count, 0)}`).join(", ")}` : ""}.`;
-  return (
-    <figure>
-      <svg
-        class="chart"
-        viewBox={`0 0 ${width} ${height}`}
-        role="img"
-        aria-label={summary}
-        xmlns="http://www.w3.org/2000/svg"
-      >
-        <title>{summary}</title>
-        <line x1={left} y1={top + plotHeight} x2={width - 10} y2={top + plotHeight} stroke="#888" />
-        <text x={left - 6} y={top + 10} text-anchor="end" font-size="12" fill="#333">
-          {max}
-        </text>
-        <text x={left - 6} y={top + plotHeight} text-anchor="end" font-size="12" fill="#333">
-          0
-        </text>
-        {props.days.map((day, i) => {
-          let y = top + plotHeight;
-          const counts = byDay.get(day);
-          const x = left + i * slot + slot * 0.15;
-          return (
-            <g>
-              {series.map((s) => {
-                const n = counts?.get(s) ?? 0;
-                if (n === 0) return null;
-                const h = n * scale;
-                y -= h;
-                return (
-                  <rect x={x} y={y} width={slot * 0.7} height={h} fill={colour(s)}>
-                    <title>{`${day} ${s}: ${n}`}</title>
-                  </rect>
-                );
-              })}
-              {i % 5 === 0 || i === props.days.length - 1 ? (
-                <text
-                  x={x + slot * 0.35}
-                  y={height - 10}
-                  text-anchor="middle"
-                  font-size="11"
-                  fill="#333"
-                >
-                  {day.slice(5)}
-                </text>
-              ) : null}
-            </g>
-          );
-        })}
-      </svg>
-      <ul class="legend">
-        {series.map((s) => (
-          <li>
-            <svg class="swatch" viewBox="0 0 10 10" aria-hidden="true">
-              <rect width="10" height="10" rx="2" fill={colour(s)} />
-            </svg>
-            {s}
-          </li>
-        ))}
-      </ul>
-    </figure>
-  );
-}
-
-export function DashboardPage(props: {
   brand: string;
   csrf: string;
-  stats: DashboardStats;
-  now: number;
+  where: Where;
+  children?: Child;
 }) {
-  const { stats } = props;
+  const nav = [
+    { href: "/dashboard", label: "Overview", current: props.where === "overview" },
+    { href: "/dashboard/subject", label: "Look up a person", current: props.where === "subject" },
+    { href: "/dashboard/log", label: "Proof log", current: props.where === "log" },
+  ];
   return (
-    <Page title="Compliance dashboard" brand={props.brand}>
-      <section>
-        <h1>Compliance dashboard</h1>
-        <div class="totals">
-          <p>
-            <strong>{stats.totals.sent}</strong> sent (30 days)
-          </p>
-          <p>
-            <strong>{stats.totals.suppressed}</strong> suppressed (30 days)
-          </p>
-          <p>
-            <strong>{stats.requests.filter((r) => r.completedAt === null).length}</strong> open
-            data-subject requests
-          </p>
-        </div>
+    <StaffPage title={props.title} brand={props.brand} nav={nav}>
+      {props.children}
+      <section aria-label="Session">
         <form method="post" action="/dashboard/sign-out">
           <input type="hidden" name="csrf" value={props.csrf} />
           <button type="submit" class="secondary">
@@ -240,31 +45,95 @@ export function DashboardPage(props: {
           </button>
         </form>
       </section>
-      <section aria-labelledby="decisions">
-        <h2 id="decisions">Sent vs suppressed, by reason, per day</h2>
-        <BarChart
-          title="Decisions per day"
-          days={stats.days}
-          counts={stats.decisions}
-          order={["sent"]}
-        />
+    </StaffPage>
+  );
+}
+
+export function SignInPage(props: { csrf: string; error?: string | undefined }) {
+  return (
+    <StaffPage title="Sign in">
+      <section>
+        <h1>Compliance workbench</h1>
+        <p>
+          Here compliance staff answer “why did this person get this message?” — a person's evidence
+          and every decision taken about them, with its basis, reasons and rule trace — follow a
+          message, export the proof log by period, topic and decision, check that the log was not
+          altered, and keep track of data-subject requests.
+        </p>
+        <p>
+          Sign in with an API key of your organisation that has the <code>compliance:read</code>{" "}
+          scope. An administrator creates one with <code>POST /v1/keys</code> (
+          <code>{'{"scopes":["compliance:read"]}'}</code>) or{" "}
+          <code>npx grounds key create --tenant … --scope compliance:read</code>. The key is not
+          kept in your browser: the session cookie names the key's id, lasts 8 hours, and ends at
+          once if the key is revoked.
+        </p>
+        {props.error ? (
+          <p class="error" role="alert">
+            {props.error}
+          </p>
+        ) : null}
+        <form method="post" action="/dashboard/sign-in">
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <label for="key">API key (scope compliance:read)</label>
+          <input id="key" name="key" type="password" autocomplete="off" required />
+          <div>
+            <button type="submit">Sign in</button>
+          </div>
+        </form>
       </section>
-      <section aria-labelledby="complaints">
-        <h2 id="complaints">Objections and complaints over time</h2>
-        <BarChart
-          title="Objections and spam complaints per day"
-          days={stats.days}
-          counts={stats.complaints}
-          order={["objection", "spam-complaint"]}
-        />
-      </section>
-      <section aria-labelledby="requests">
-        <h2 id="requests">Data-subject requests</h2>
-        <p>GDPR Art. 12(3): each is answered within one month of receipt.</p>
-        {stats.requests.length === 0 ? (
-          <p>No requests yet.</p>
-        ) : (
-          <table>
+    </StaffPage>
+  );
+}
+
+function LookUpForms(props: { csrf: string; email?: string | undefined }) {
+  return (
+    <section aria-labelledby="look-up">
+      <h2 id="look-up">Why did this person get this message?</h2>
+      <div class="row">
+        <div>
+          <form method="post" action="/dashboard/subject">
+            <input type="hidden" name="csrf" value={props.csrf} />
+            <label for="email">A person's e-mail address</label>
+            <input
+              id="email"
+              name="email"
+              type="email"
+              autocomplete="off"
+              required
+              value={props.email}
+            />
+            <button type="submit">Look up</button>
+          </form>
+        </div>
+        <div>
+          <form method="get" action="/dashboard/messages">
+            <label for="message-id">A message id</label>
+            <input id="message-id" name="id" autocomplete="off" required />
+            <button type="submit" class="secondary">
+              Open message
+            </button>
+          </form>
+        </div>
+      </div>
+      <p class="muted">
+        Looking a person up is not a data-subject request and registers none; register one on the
+        person's page when they asked (GDPR Art. 15).
+      </p>
+    </section>
+  );
+}
+
+function RequestQueue(props: { requests: readonly DsrRequestView[]; now: number }) {
+  return (
+    <section aria-labelledby="requests">
+      <h2 id="requests">Data-subject requests</h2>
+      <p>GDPR Art. 12(3): each is answered within one month of receipt. Open ones first.</p>
+      {props.requests.length === 0 ? (
+        <p>No requests yet.</p>
+      ) : (
+        <div class="scroll">
+          <table id="requests-table">
             <thead>
               <tr>
                 <th scope="col">Kind</th>
@@ -275,7 +144,7 @@ export function DashboardPage(props: {
               </tr>
             </thead>
             <tbody>
-              {stats.requests.map((r) => (
+              {props.requests.map((r) => (
                 <tr>
                   <td>{r.kind}</td>
                   <td>
@@ -296,22 +165,611 @@ export function DashboardPage(props: {
               ))}
             </tbody>
           </table>
-        )}
-      </section>
-      <section aria-labelledby="exports">
-        <h2 id="exports">Export proofs</h2>
-        <p>
-          The whole proof log, verifiable offline with <code>npx grounds verify FILE</code>.
-        </p>
-        <div class="exports">
-          <a class="button" href="/dashboard/export?format=csv" download>
-            Download CSV
-          </a>
-          <a class="button secondary" href="/dashboard/export?format=ndjson" download>
-            Download NDJSON
-          </a>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Exports(props: { topics: readonly string[]; from: string; to: string }) {
+  return (
+    <section aria-labelledby="exports">
+      <h2 id="exports">Export proofs</h2>
+      <p>
+        The justifications of a period, optionally of one topic or one decision — what{" "}
+        <code>GET /v1/proofs</code> streams with the same filters. A file verifies offline with{" "}
+        <code>npx grounds verify FILE</code>.
+      </p>
+      <form method="get" action="/dashboard/export">
+        <div class="row">
+          <div>
+            <label for="export-from">From (UTC day)</label>
+            <input id="export-from" name="from" type="date" value={props.from} />
+          </div>
+          <div>
+            <label for="export-to">To (UTC day, inclusive)</label>
+            <input id="export-to" name="to" type="date" value={props.to} />
+          </div>
+          <div>
+            <label for="export-topic">Topic</label>
+            <select id="export-topic" name="topic">
+              <option value="">All topics</option>
+              {props.topics.map((t) => (
+                <option value={t}>{t}</option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="export-decision">Decision</label>
+            <select id="export-decision" name="decision">
+              <option value="">Sent and suppressed</option>
+              <option value="send">Sent</option>
+              <option value="suppress">Suppressed</option>
+            </select>
+          </div>
+          <div>
+            <label for="export-format">Format</label>
+            <select id="export-format" name="format">
+              <option value="csv">CSV</option>
+              <option value="ndjson">NDJSON</option>
+            </select>
+          </div>
+        </div>
+        <button type="submit">Download</button>
+      </form>
+    </section>
+  );
+}
+
+export function DashboardPage(props: {
+  brand: string;
+  csrf: string;
+  stats: DashboardStats;
+  topics: readonly string[];
+  now: number;
+}) {
+  const { stats } = props;
+  const open = stats.requests.filter((r) => r.completedAt === null).length;
+  return (
+    <Workbench title="Compliance workbench" brand={props.brand} csrf={props.csrf} where="overview">
+      <section>
+        <h1>Compliance workbench</h1>
+        <div class="totals">
+          <p>
+            <strong>{stats.totals.sent}</strong>
+            <Swatch series="sent" />
+            sent (30 days)
+          </p>
+          <p>
+            <strong>{stats.totals.suppressed}</strong> suppressed (30 days)
+          </p>
+          <p>
+            <strong>{open}</strong> open data-subject requests
+          </p>
         </div>
       </section>
-    </Page>
+      <LookUpForms csrf={props.csrf} />
+      <section aria-labelledby="decisions">
+        <h2 id="decisions">Sent vs suppressed, by reason, per day</h2>
+        <StackedBars
+          id="decisions"
+          title="Decisions per day"
+          days={stats.days}
+          counts={stats.decisions}
+          order={["sent"]}
+        />
+      </section>
+      <section aria-labelledby="complaint-rate">
+        <h2 id="complaint-rate">Spam-complaint rate per day</h2>
+        <p>
+          Complaints ÷ messages sent that day. Gmail and Yahoo ask bulk senders to stay below 0.3%
+          (2024 bulk-sender rules).
+        </p>
+        <RateBars
+          id="rate"
+          title="Spam-complaint rate"
+          rows={stats.complaintRate}
+          limit={COMPLAINT_RATE_LIMIT}
+        />
+      </section>
+      <section aria-labelledby="complaints">
+        <h2 id="complaints">Objections and complaints per day</h2>
+        <StackedBars
+          id="complaints"
+          title="Objections and spam complaints per day"
+          days={stats.days}
+          counts={stats.complaints}
+          order={["objection", "spam-complaint"]}
+        />
+      </section>
+      <RequestQueue requests={stats.requests} now={props.now} />
+      <Exports
+        topics={props.topics}
+        from={stats.days[0] ?? ""}
+        to={stats.days[stats.days.length - 1] ?? ""}
+      />
+    </Workbench>
+  );
+}
+
+/** A field of a stored JSON object (trace step, evidence reference), as text. */
+function text(value: unknown, name: string): string {
+  if (typeof value !== "object" || value === null || !(name in value)) return "";
+  const field: unknown = Object.getOwnPropertyDescriptor(value, name)?.value;
+  if (field === null || field === undefined) return "";
+  return Array.isArray(field) ? field.map(String).join(", ") : String(field);
+}
+
+const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+
+/** What an evidence event says, in a line: the channel, method or reason it carries. */
+function evidenceSummary(event: EvidenceRecord): string {
+  const data = event.data;
+  const parts = ["method", "channel", "reason", "kind", "at"]
+    .map((name) => [name, text(data, name)])
+    .filter(([, v]) => v !== "")
+    .map(([name, v]) => `${name} ${v}`);
+  return parts.join(", ");
+}
+
+function Justification(props: { j: JustificationView; timeline: ReadonlySet<string> }) {
+  const { j } = props;
+  return (
+    <li class={j.decision} id={`j-${j.id}`}>
+      <p>
+        <strong>{when(j.decidedAt)}</strong> · topic <code>{j.topic}</code> ·{" "}
+        <span class={`tag ${j.decision}`}>{j.decision === "send" ? "SENT" : "SUPPRESSED"}</span>{" "}
+        {j.decision === "send" ? (
+          <>
+            on <strong>{j.basis}</strong>
+          </>
+        ) : (
+          j.reasons.map((r) => (
+            <>
+              <Swatch series={r} />
+              <strong>{r}</strong>{" "}
+            </>
+          ))
+        )}
+      </p>
+      <dl class="facts">
+        <dt>Message</dt>
+        <dd>
+          <a href={`/dashboard/messages/${encodeURIComponent(j.messageId)}`}>{j.messageId}</a>
+        </dd>
+        <dt>Rule set</dt>
+        <dd>{j.ruleSet}</dd>
+        <dt>Reasons</dt>
+        <dd>{j.reasons.length ? j.reasons.join(", ") : "—"}</dd>
+        <dt>Delivery</dt>
+        <dd>
+          {j.status} ({when(j.statusAt)})
+        </dd>
+        <dt>Proof</dt>
+        <dd>
+          <span class="mono">
+            #{j.seq} {j.hash.slice(0, 16)}…
+          </span>
+        </dd>
+        {j.supersedes ? (
+          <>
+            <dt>Supersedes</dt>
+            <dd class="mono">{j.supersedes}</dd>
+          </>
+        ) : null}
+      </dl>
+      <details>
+        <summary>
+          Rule trace ({j.trace.length} steps) and evidence ({j.evidence.length})
+        </summary>
+        <div class="scroll">
+          <table>
+            <caption>Rule trace</caption>
+            <thead>
+              <tr>
+                <th scope="col">Rule</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">What it found</th>
+              </tr>
+            </thead>
+            <tbody>
+              {j.trace.map((step) => (
+                <tr>
+                  <td>{text(step, "rule")}</td>
+                  <td>{text(step, "outcome")}</td>
+                  <td>{text(step, "detail")}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {j.evidence.length === 0 ? (
+          <p>It rested on no evidence.</p>
+        ) : (
+          <div class="scroll">
+            <table>
+              <caption>Evidence it rested on</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Kind</th>
+                  <th scope="col">When</th>
+                  <th scope="col">Id, hash</th>
+                </tr>
+              </thead>
+              <tbody>
+                {j.evidence.map((ref) => {
+                  const id = text(ref, "id");
+                  return (
+                    <tr>
+                      <td>{text(ref, "kind")}</td>
+                      <td>{text(ref, "at")}</td>
+                      <td class="mono">
+                        {props.timeline.has(id) ? <a href={`#e-${id}`}>{id}</a> : id}{" "}
+                        {text(ref, "hash").slice(0, 16)}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </details>
+    </li>
+  );
+}
+
+export function SubjectPage(props: {
+  brand: string;
+  csrf: string;
+  email?: string | undefined;
+  lookup?: SubjectLookup | undefined;
+  notice?: string | undefined;
+  error?: string | undefined;
+}) {
+  const { lookup } = props;
+  const timeline = new Set(lookup?.evidence.map((e) => e.id) ?? []);
+  return (
+    <Workbench title="Look up a person" brand={props.brand} csrf={props.csrf} where="subject">
+      <section>
+        <h1>Look up a person</h1>
+        {props.notice ? (
+          <p class="notice" role="status">
+            {props.notice}
+          </p>
+        ) : null}
+        {props.error ? (
+          <p class="error" role="alert">
+            {props.error}
+          </p>
+        ) : null}
+      </section>
+      <LookUpForms csrf={props.csrf} email={props.email} />
+      {lookup ? (
+        <>
+          <section aria-labelledby="subject">
+            <h2 id="subject">{lookup.facts?.email ?? props.email}</h2>
+            <dl class="facts">
+              <dt>Subject key</dt>
+              <dd class="mono">{lookup.subjectKey}</dd>
+              <dt>Country</dt>
+              <dd>{lookup.facts?.country ?? "unknown (the tenant's default)"}</dd>
+              <dt>Subscriber type</dt>
+              <dd>{lookup.facts?.subscriberType ?? "unknown (individual)"}</dd>
+              <dt>Evidence events</dt>
+              <dd>{lookup.evidence.length}</dd>
+              <dt>Decisions</dt>
+              <dd>
+                {lookup.justifications.length}
+                {lookup.more ? " (the latest shown)" : ""}
+              </dd>
+            </dl>
+          </section>
+          <section aria-labelledby="decisions-heading">
+            <h2 id="decisions-heading">Every decision about this person, newest first</h2>
+            {lookup.justifications.length === 0 ? (
+              <p>No message was ever decided for this address.</p>
+            ) : (
+              <ol class="timeline" id="justifications">
+                {lookup.justifications.map((j) => (
+                  <Justification j={j} timeline={timeline} />
+                ))}
+              </ol>
+            )}
+          </section>
+          <section aria-labelledby="evidence-heading">
+            <h2 id="evidence-heading">Evidence timeline, oldest first</h2>
+            {lookup.evidence.length === 0 ? (
+              <p>No evidence is held about this address.</p>
+            ) : (
+              <ol class="timeline" id="evidence">
+                {lookup.evidence.map((e) => (
+                  <li class="evidence" id={`e-${e.id}`}>
+                    <p>
+                      <strong>{when(e.occurredAt)}</strong> · <strong>{e.kind}</strong>
+                      {e.topic ? (
+                        <>
+                          {" "}
+                          · topic <code>{e.topic}</code>
+                        </>
+                      ) : null}
+                    </p>
+                    <p class="muted">
+                      {evidenceSummary(e)}
+                      {evidenceSummary(e) ? " · " : ""}recorded {when(e.recordedAt)} ·{" "}
+                      <span class="mono">{e.id}</span>
+                    </p>
+                  </li>
+                ))}
+              </ol>
+            )}
+          </section>
+          <section aria-labelledby="dsr">
+            <h2 id="dsr">A data-subject request from this person</h2>
+            <p>
+              Only when the person asked: registers an access request (GDPR Art. 15, 20) with its
+              one-month deadline, as answered, and downloads everything held about the address,
+              machine-readable — the answer to give the person.
+            </p>
+            <form method="post" action="/dashboard/access-requests">
+              <input type="hidden" name="csrf" value={props.csrf} />
+              <input type="hidden" name="email" value={props.email} />
+              <button type="submit" class="danger">
+                Register an access request (Art. 15)
+              </button>
+            </form>
+          </section>
+        </>
+      ) : null}
+    </Workbench>
+  );
+}
+
+function CountTable(props: { caption: string; label: string; rows: [string, number][] }) {
+  return (
+    <div class="scroll">
+      <table>
+        <caption>{props.caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{props.label}</th>
+            <th scope="col" class="n">
+              Recipients
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map(([name, n]) => (
+            <tr>
+              <th scope="row">
+                <Swatch series={name} />
+                {name}
+              </th>
+              <td class="n">{n}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function MessagePage(props: {
+  brand: string;
+  csrf: string;
+  id: string;
+  message: MessageView | null;
+}) {
+  const m = props.message;
+  return (
+    <Workbench title="Message" brand={props.brand} csrf={props.csrf} where="message">
+      <section>
+        <h1>Message</h1>
+        {m === null ? (
+          <p class="error" role="alert">
+            No message of yours has this id.
+          </p>
+        ) : (
+          <dl class="facts">
+            <dt>Id</dt>
+            <dd class="mono">{m.id}</dd>
+            <dt>Subject</dt>
+            <dd>{m.subject ?? "—"}</dd>
+            <dt>Topic</dt>
+            <dd>
+              <code>{m.topic}</code>
+            </dd>
+            <dt>State</dt>
+            <dd>
+              <strong>{m.status}</strong>
+            </dd>
+            <dt>Created</dt>
+            <dd>{when(m.createdAt)}</dd>
+            {m.sendAt ? (
+              <>
+                <dt>Scheduled for</dt>
+                <dd>{when(m.sendAt)}</dd>
+              </>
+            ) : null}
+            <dt>Recipients</dt>
+            <dd>
+              {m.recipients}: <Swatch series="sent" />
+              {m.counts.send} sent, {m.counts.suppress} suppressed
+            </dd>
+          </dl>
+        )}
+      </section>
+      {m ? (
+        <>
+          <section aria-labelledby="why">
+            <h2 id="why">Why</h2>
+            <div class="pair">
+              <CountTable
+                caption="Suppressed, by reason"
+                label="Reason"
+                rows={m.reasons.map((r) => [r.reason, r.count])}
+              />
+              <CountTable
+                caption="Sent, by basis"
+                label="Basis"
+                rows={m.bases.map((b) => [b.basis, b.count])}
+              />
+            </div>
+            <p>
+              <a
+                class="button secondary"
+                href={`/dashboard/export?format=csv&messageId=${encodeURIComponent(m.id)}`}
+              >
+                Download this message's proofs (CSV)
+              </a>
+            </p>
+          </section>
+          <section aria-labelledby="delivery">
+            <h2 id="delivery">Delivery</h2>
+            <CountTable
+              caption="Recipients by delivery status"
+              label="Status"
+              rows={m.statuses.map((s) => [s.status, s.count])}
+            />
+            {m.chunks.length === 0 ? (
+              <p>No delivery chunks (nothing to hand over, or not yet).</p>
+            ) : (
+              <div class="scroll">
+                <table id="chunks">
+                  <caption>Chunks (at most 1,000 recipients each)</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col" class="n">
+                        Chunk
+                      </th>
+                      <th scope="col">State</th>
+                      <th scope="col" class="n">
+                        Recipients
+                      </th>
+                      <th scope="col" class="n">
+                        Attempts
+                      </th>
+                      <th scope="col">Provider id, error</th>
+                      <th scope="col">Updated</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {m.chunks.map((c) => (
+                      <tr>
+                        <td class="n">{c.chunk}</td>
+                        <td>{c.status}</td>
+                        <td class="n">{c.recipients}</td>
+                        <td class="n">{c.attempts}</td>
+                        <td class="mono">
+                          {[c.providerMessageId, c.error].filter(Boolean).join(" ")}
+                        </td>
+                        <td>{when(c.updatedAt)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </section>
+        </>
+      ) : null}
+    </Workbench>
+  );
+}
+
+export function LogPage(props: {
+  brand: string;
+  csrf: string;
+  state: LogState;
+  integrity?: IntegrityReport | undefined;
+}) {
+  const { state, integrity } = props;
+  return (
+    <Workbench title="Proof log" brand={props.brand} csrf={props.csrf} where="log">
+      <section>
+        <h1>Proof log</h1>
+        <p>
+          Every justification and evidence event is an entry of your tamper-evident log. Its latest
+          state is below; verifying recomputes every entry from the start and compares it with what
+          is stored (<code>GET /v1/integrity</code>).
+        </p>
+        <div class="scroll">
+          <table id="logs">
+            <thead>
+              <tr>
+                <th scope="col">Log</th>
+                <th scope="col" class="n">
+                  Latest entry
+                </th>
+                <th scope="col">Head hash</th>
+                <th scope="col">Checkpoint (after retention)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {state.logs.map((log) => (
+                <tr>
+                  <th scope="row">{log.name}</th>
+                  <td class="n">{log.head ? `#${log.head.seq}` : "empty"}</td>
+                  <td class="mono">{log.head?.hash ?? "—"}</td>
+                  <td>
+                    {log.checkpoint
+                      ? `#${log.checkpoint.seq}, ${when(log.checkpoint.at)}`
+                      : "none (verified from the start)"}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <p>
+          Last anchor:{" "}
+          {state.lastAnchor
+            ? `${when(state.lastAnchor.at)} (${state.lastAnchor.checkpoint})`
+            : "none yet (no time-stamping authority has anchored a checkpoint)"}
+        </p>
+        <form method="get" action="/dashboard/log">
+          <input type="hidden" name="verify" value="1" />
+          <button type="submit">Verify integrity now</button>
+        </form>
+      </section>
+      {integrity ? (
+        <section aria-labelledby="integrity">
+          <h2 id="integrity">
+            Integrity:{" "}
+            <span class={integrity.ok ? "tag send" : "tag suppress"} id="integrity-result">
+              {integrity.ok ? "OK" : "BROKEN"}
+            </span>
+          </h2>
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Log</th>
+                  <th scope="col" class="n">
+                    Entries checked
+                  </th>
+                  <th scope="col">Result</th>
+                </tr>
+              </thead>
+              <tbody>
+                {integrity.chains.map((chain) => (
+                  <tr>
+                    <th scope="row">{chain.name}</th>
+                    <td class="n">{chain.rows}</td>
+                    <td class={chain.ok ? undefined : "over"}>
+                      {chain.ok
+                        ? "ok"
+                        : chain.break
+                          ? `breaks at #${chain.break.seq}: ${chain.break.problem}`
+                          : "not ok"}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      ) : null}
+    </Workbench>
   );
 }

@@ -52,6 +52,7 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}
 caption{text-align:left;font-weight:600;padding:0 0 .25rem}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+tbody th[scope=row],tfoot th[scope=row]{white-space:nowrap;font-weight:600}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;overflow-wrap:anywhere}
 .overdue{color:var(--danger);font-weight:600}
 .over{color:var(--danger);font-weight:700}

@@ -16,6 +16,11 @@ export interface DashboardStats {
   days: string[];
   decisions: DayCount[];
   complaints: DayCount[];
+  /**
+   * Spam complaints per message sent, per day: mailbox providers (Gmail,
+   * Yahoo, 2024 bulk-sender rules) ask bulk senders to stay below 0.3%.
+   */
+  complaintRate: { day: string; sent: number; complaints: number; rate: number | null }[];
   /** Open requests first, then the latest answered ones. */
   requests: DsrRequestView[];
   totals: { sent: number; suppressed: number };
@@ -67,10 +72,19 @@ export async function dashboardStats(
   const counts = (rows: { day: string; series: string; count: number }[]) =>
     rows.map((row) => ({ day: row.day, series: row.series, count: Number(row.count) }));
   const decided = counts(decisions);
+  const complained = counts(complaints);
+  const dayList = daysBetween(from, today);
+  const sum = (rows: DayCount[], day: string, series: string) =>
+    rows.filter((r) => r.day === day && r.series === series).reduce((n, r) => n + r.count, 0);
   return {
-    days: daysBetween(from, today),
+    days: dayList,
     decisions: decided,
-    complaints: counts(complaints),
+    complaints: complained,
+    complaintRate: dayList.map((day) => {
+      const sent = sum(decided, day, "sent");
+      const spam = sum(complained, day, "spam-complaint");
+      return { day, sent, complaints: spam, rate: sent === 0 ? null : spam / sent };
+    }),
     requests: [
       ...allRequests.filter((r) => r.completedAt === null),
       ...allRequests
