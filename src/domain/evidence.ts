@@ -10,7 +10,9 @@ import type {
 /**
  * Evidence as the decision sees it. Times are epoch milliseconds of when a
  * thing *happened* (collectedAt, receivedAt, …), never of when it was
- * recorded: the latest relevant event wins (DESIGN §3).
+ * recorded: the latest relevant event wins (DESIGN §3). The one use of the
+ * recording time: a stop dated ahead of the gateway's clock counts from the
+ * moment it was recorded (DESIGN §2 "When an event happened").
  */
 export type EvidenceEvent =
   | ConsentGranted
@@ -26,7 +28,14 @@ export type EvidenceEvent =
 interface EventBase {
   /** The stored event's id, named in the decision that rests on it. */
   id: string;
+  /** When it happened, as its evidence says. */
   at: number;
+  /**
+   * When the gateway recorded it, where known. Evidence may be dated up to a
+   * few minutes ahead (clock skew); a stop so dated counts from this moment,
+   * a grant only from its own time.
+   */
+  recordedAt?: number;
 }
 
 export interface ConsentGranted extends EventBase {

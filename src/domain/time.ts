@@ -1,5 +1,30 @@
 /** Calendar arithmetic in UTC on epoch milliseconds. */
 
+export const DAY_MS = 86_400_000;
+
+/**
+ * How far ahead of the gateway's clock evidence may be dated: a few minutes
+ * of clock skew between the caller and the gateway (DESIGN §2 "When an event
+ * happened"). Further ahead, it has not happened: refused.
+ */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** The earliest date evidence may carry: before it, a date is a mistake (a zero, a wrong unit). */
+export const EARLIEST_EVIDENCE = Date.UTC(1990, 0, 1);
+
+/**
+ * Whether evidence dated `at` may be recorded at `now`: not more than
+ * CLOCK_SKEW_MS ahead, not before 1990. Null when it may; else why not.
+ */
+export function evidenceTimeProblem(at: number, now: number): string | null {
+  if (!Number.isFinite(at)) return "not a time";
+  if (at > now + CLOCK_SKEW_MS) {
+    return `more than ${CLOCK_SKEW_MS / 60_000} minutes ahead of the gateway's clock`;
+  }
+  if (at < EARLIEST_EVIDENCE) return "before 1990";
+  return null;
+}
+
 /** `at` plus `months` calendar months (the 31st clamps to the month's end). */
 export function addMonths(at: number, months: number): number {
   const date = new Date(at);

@@ -13,6 +13,9 @@ export const REASONS = [
   "consent-expired",
   "consent-unconfirmed",
   "consent-minor",
+  // DESIGN §3 rule 6: below the age of digital consent, no basis that needs
+  // no consent applies (COPPA for the US).
+  "minor",
   "no-basis",
   "invalid-address",
 ] as const;

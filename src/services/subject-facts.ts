@@ -102,10 +102,11 @@ export async function loadSubjectHistories(
           WHERE ${subjects.tenantId} = ${tenantId}
             AND ${subjects.subjectKey} IN (SELECT value FROM json_each(${keys}))`,
     ),
-    jsonRows<[string, string, string | null, number, Record<string, unknown>, string]>(
+    jsonRows<[string, string, string | null, number, Record<string, unknown>, string, number]>(
       deps.db,
       sql`SELECT json_group_array(json_array(${evidence.id}, ${evidence.kind}, ${evidence.topic},
-            ${evidence.occurredAt}, json(${evidence.data}), ${evidence.subjectKey}))
+            ${evidence.occurredAt}, json(${evidence.data}), ${evidence.subjectKey},
+            ${evidence.recordedAt}))
           FROM ${evidence}
           WHERE ${evidence.tenantId} = ${tenantId}
             AND ${evidence.subjectKey} IN (SELECT value FROM json_each(${keys}))`,
@@ -121,7 +122,7 @@ export async function loadSubjectHistories(
       ageVerified: ageVerified === null ? null : ageVerified === 1,
     };
   }
-  for (const [id, kind, topic, occurredAt, data, subjectKey] of evidenceRows) {
+  for (const [id, kind, topic, occurredAt, data, subjectKey, recordedAt] of evidenceRows) {
     const history = histories.get(subjectKey);
     const row: StoredEvidence = {
       id,
@@ -130,7 +131,7 @@ export async function loadSubjectHistories(
       occurredAt,
       data,
     };
-    const event = toDomainEvent(row);
+    const event = toDomainEvent(row, recordedAt);
     if (!history || !event) continue;
     history.evidence.push(event);
     history.rows.set(row.id, row);

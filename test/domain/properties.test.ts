@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decide } from "../../src/domain/decision/decide.js";
+import { countsFrom, decide } from "../../src/domain/decision/decide.js";
 import type { Decision, DecisionInput } from "../../src/domain/decision/types.js";
 import type { EvidenceEvent, SubjectFacts } from "../../src/domain/evidence.js";
 import { eu } from "../../src/domain/rule-sets/index.js";
@@ -354,7 +354,11 @@ describe("decide", () => {
           const before = decide(input);
           const after = decide({ ...input, evidence: [...input.evidence, ...others] });
           // The one exception by design (DESIGN §3 rule 1): a consent to any
-          // topic given after an erasure is the fresh opt-in that lifts it.
+          // topic given after an erasure is the fresh opt-in that lifts the
+          // address-level block. For marketing the erasure still stands as an
+          // objection to every topic that consent does not name (GDPR Art. 17
+          // with Art. 21(3)): still suppressed, if perhaps for a block the
+          // erasure had hidden (a restriction, a hard bounce).
           const lastErasure = Math.max(
             ...input.evidence.filter((e) => e.kind === "erasure" && e.at <= NOW).map((e) => e.at),
           );
@@ -362,7 +366,8 @@ describe("decide", () => {
             (e) => e.kind === "consent-granted" && e.at > lastErasure && e.at <= NOW,
           );
           if (before.reasons.includes("erased") && freshOptIn) {
-            expect(after.reasons).not.toContain("erased");
+            if (input.topic.class === "service") expect(after.reasons).not.toContain("erased");
+            else expect(after.decision).toBe("suppress");
             return;
           }
           expect(outcome(after)).toEqual(outcome(before));
@@ -448,14 +453,91 @@ describe("decide", () => {
           expect(event).toBeDefined();
           expect(ref.kind).toBe(event?.kind);
           expect(ref.at).toBe(new Date(event?.at ?? Number.NaN).toISOString());
-          // Nothing dated after now is rested on: it has not happened yet.
-          expect(event?.at).toBeLessThanOrEqual(NOW);
+          // Nothing dated after now is rested on: it has not happened yet
+          // (a stop dated ahead counts from when it was recorded).
+          expect(event && countsFrom(event)).toBeLessThanOrEqual(NOW);
         }
         expect(new Set(result.evidence.map((ref) => ref.id)).size).toBe(result.evidence.length);
         for (const step of result.trace) {
           for (const id of step.evidence ?? []) expect(byId.has(id)).toBe(true);
         }
       }),
+      RUNS,
+    );
+  });
+
+  it("(h) a stop recorded at time t suppresses every decision made after t, whatever date it carries", () => {
+    // DESIGN §2 "When an event happened": a withdrawal, objection, complaint,
+    // suppression or erasure dated up to 5 minutes ahead of the gateway's
+    // clock counts from the moment it is recorded (GDPR Art. 7(3), 21(3)).
+    // Every other event happened before it; the stop is dated anywhere from
+    // the latest of them to the 5 minutes ahead the gateway accepts.
+    const MINUTE = 60_000;
+    const stopArb = (topic: DecisionTopic) =>
+      topic.class === "service"
+        ? fc.oneof(
+            fc.record({
+              kind: fc.constant("suppression" as const),
+              reason: fc.constantFrom("hard-bounce" as const, "restricted" as const),
+            }),
+            fc.record({ kind: fc.constant("erasure" as const) }),
+          )
+        : fc.oneof(
+            fc.record({
+              kind: fc.constant("objection" as const),
+              topic: fc.constantFrom(topic.id, ALL_MARKETING),
+              channel: fc.constantFrom(...OBJECTION_CHANNELS),
+            }),
+            fc.record({
+              kind: fc.constant("consent-withdrawn" as const),
+              topic: fc.constant(topic.id),
+            }),
+            fc.record({
+              kind: fc.constant("suppression" as const),
+              reason: fc.constantFrom(...SUPPRESSION_REASONS),
+            }),
+            fc.record({ kind: fc.constant("erasure" as const) }),
+          );
+    fc.assert(
+      fc.property(
+        inputArb().chain((input) =>
+          fc.tuple(
+            fc.constant(input),
+            stopArb(input.topic),
+            fc.integer({ min: 0, max: 30 * 24 * 60 }),
+            fc.double({ min: 0, max: 1, noNaN: true }),
+            fc.oneof(
+              fc.integer({ min: 0, max: 10 * MINUTE }),
+              fc.integer({ min: 0, max: 1000 }).map((days) => days * DAY),
+            ),
+          ),
+        ),
+        ([input, stop, minutesBefore, where, after]) => {
+          const t = NOW - minutesBefore * MINUTE;
+          const before = input.evidence.filter((event) => event.at <= t);
+          const latest = Math.max(t - 400 * DAY, ...before.map((event) => event.at));
+          // From the latest other event up to 5 minutes ahead of the clock at t.
+          const dated = Math.round(latest + where * (t + 5 * MINUTE - latest));
+          const evidence: EvidenceEvent[] = [
+            ...before,
+            { ...stop, id: "the-stop", at: dated, recordedAt: t } as EvidenceEvent,
+          ];
+          for (const now of [t, t + after]) {
+            const result = decide({ ...input, addressValid: true, evidence, now });
+            expect(result.decision).toBe("suppress");
+            // Where it alone stands in the way, the decision rests on it.
+            const without = decide({ ...input, addressValid: true, evidence: before, now });
+            if (without.decision === "send") {
+              expect(result.evidence.map((ref) => ref.id)).toContain("the-stop");
+            }
+          }
+          // Dated ahead, it is no part of a decision made before it was recorded.
+          if (dated > t) {
+            const earlier = decide({ ...input, evidence, now: t - 1 });
+            expect(earlier.evidence.map((ref) => ref.id)).not.toContain("the-stop");
+          }
+        },
+      ),
       RUNS,
     );
   });

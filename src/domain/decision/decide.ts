@@ -13,7 +13,7 @@ import {
   ruleSetForCountry,
   ruleSetRef,
 } from "../rule-sets/index.js";
-import { addMonths, isoTime, youngestAgeAt } from "../time.js";
+import { addMonths, DAY_MS, isoTime, youngestAgeAt } from "../time.js";
 import { ALL_MARKETING, type Basis, type Reason } from "../vocabulary.js";
 import type { Decision, DecisionInput, EvidenceRef, TraceStep } from "./types.js";
 
@@ -27,8 +27,8 @@ import type { Decision, DecisionInput, EvidenceRef, TraceStep } from "./types.js
 export function decide(input: DecisionInput): Decision {
   const country = input.facts.country ?? input.tenant.defaultCountry;
   const ruleSet = ruleSetForCountry(country);
-  const events = chronological(input.evidence, input.now);
-  const primary = decideUnder(ruleSet, country, events, input);
+  const { events, statedAt } = chronological(input.evidence, input.now);
+  const primary = decideUnder(ruleSet, country, events, statedAt, input);
   if (input.tenant.mode !== "strict" || ruleSet.id === eu.id) return primary;
   const combined = `${primary.ruleSet}+${ruleSetRef(eu)}`;
   if (primary.decision === "suppress") {
@@ -44,7 +44,7 @@ export function decide(input: DecisionInput): Decision {
     ];
     return { ...primary, ruleSet: combined, trace };
   }
-  const alsoEu = decideUnder(eu, country, events, input);
+  const alsoEu = decideUnder(eu, country, events, statedAt, input);
   const evidence = mergeRefs(primary.evidence, alsoEu.evidence);
   const trace = [...primary.trace, ...alsoEu.trace];
   if (alsoEu.decision === "suppress") {
@@ -80,20 +80,55 @@ const TIE_RANK: Record<EvidenceEvent["kind"], number> = {
   erasure: 8,
 };
 
+/** The person's or the provider's "stop" (DESIGN §2 "When an event happened"). */
+const STOPS: ReadonlySet<EvidenceEvent["kind"]> = new Set([
+  "consent-withdrawn",
+  "objection",
+  "suppression",
+  "erasure",
+]);
+
+/**
+ * When an event counts from. A stop dated ahead of the gateway's clock (the
+ * sender's clock runs fast) counts from the moment it was recorded: a stop
+ * never waits (GDPR Art. 7(3), 21(3)). A grant dated ahead counts only from
+ * its own time: nothing is sent on a permission not yet given.
+ */
+export function countsFrom(event: EvidenceEvent): number {
+  return STOPS.has(event.kind) && event.recordedAt !== undefined && event.recordedAt < event.at
+    ? event.recordedAt
+    : event.at;
+}
+
 /**
  * Events in the order they happened. Ties are broken by kind and then id, so
  * the result never depends on the order evidence was recorded in. Events
- * dated in the future have not happened yet and are left out.
+ * dated in the future have not happened yet and are left out — except a stop
+ * recorded already, which takes the time it was recorded (`countsFrom`);
+ * `statedAt` keeps the time such a stop is dated, for the proof.
  */
-function chronological(evidence: readonly EvidenceEvent[], now: number): EvidenceEvent[] {
-  return evidence
-    .filter((event) => event.at <= now)
-    .sort(
-      (a, b) =>
-        a.at - b.at ||
-        TIE_RANK[a.kind] - TIE_RANK[b.kind] ||
-        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-    );
+function chronological(
+  evidence: readonly EvidenceEvent[],
+  now: number,
+): { events: EvidenceEvent[]; statedAt: ReadonlyMap<string, number> } {
+  const statedAt = new Map<string, number>();
+  const events: EvidenceEvent[] = [];
+  for (const event of evidence) {
+    const at = countsFrom(event);
+    if (at > now) continue;
+    if (at === event.at) events.push(event);
+    else {
+      statedAt.set(event.id, event.at);
+      events.push({ ...event, at });
+    }
+  }
+  events.sort(
+    (a, b) =>
+      a.at - b.at ||
+      TIE_RANK[a.kind] - TIE_RANK[b.kind] ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+  return { events, statedAt };
 }
 
 function latest<T extends EvidenceEvent>(
@@ -116,9 +151,10 @@ function latest(
 }
 
 // Members in name order, as the proof hashes them (RFC 8785): the hash of a
-// justification then serialises it as it is, with no sorted copy.
-function ref(event: EvidenceEvent): EvidenceRef {
-  return { at: isoTime(event.at), id: event.id, kind: event.kind };
+// justification then serialises it as it is, with no sorted copy. `at` is the
+// time the evidence is dated, as stored and hashed.
+function ref(event: EvidenceEvent, statedAt: ReadonlyMap<string, number>): EvidenceRef {
+  return { at: isoTime(statedAt.get(event.id) ?? event.at), id: event.id, kind: event.kind };
 }
 
 function mergeRefs(a: EvidenceRef[], b: EvidenceRef[]): EvidenceRef[] {
@@ -131,7 +167,18 @@ class Reasoning {
   readonly trace: TraceStep[] = [];
   private readonly used = new Map<string, EvidenceEvent>();
 
-  constructor(private readonly ruleSetId: string) {}
+  constructor(
+    private readonly ruleSetId: string,
+    private readonly statedAt: ReadonlyMap<string, number>,
+  ) {}
+
+  /** When an event counts from, in words; a stop dated ahead says so. */
+  when(event: EvidenceEvent): string {
+    const stated = this.statedAt.get(event.id);
+    return stated === undefined
+      ? isoTime(event.at)
+      : `${isoTime(event.at)} (when it was recorded: it is dated ${isoTime(stated)}, ahead of the gateway's clock, and a stop never waits)`;
+  }
 
   step(
     rule: TraceStep["rule"],
@@ -165,7 +212,9 @@ class Reasoning {
       basis,
       reasons,
       ruleSet: this.ruleSetId,
-      evidence: [...this.used.values()].sort((a, b) => a.at - b.at).map(ref),
+      evidence: [...this.used.values()]
+        .sort((a, b) => a.at - b.at)
+        .map((event) => ref(event, this.statedAt)),
       trace: this.trace,
     };
   }
@@ -207,9 +256,10 @@ function decideUnder(
   ruleSet: RuleSet,
   country: string,
   allEvents: EvidenceEvent[],
+  statedAt: ReadonlyMap<string, number>,
   input: DecisionInput,
 ): Decision {
-  const r = new Reasoning(ruleSetRef(ruleSet));
+  const r = new Reasoning(ruleSetRef(ruleSet), statedAt);
   const { topic, tenant, now, facts } = input;
 
   if (!input.addressValid) {
@@ -227,13 +277,13 @@ function decideUnder(
     const freshOptIn = after.find((e) => e.kind === "consent-granted");
     r.rest(erasure);
     if (!freshOptIn) {
-      r.step("erasure", "decided", `erased on ${isoTime(erasure.at)}; no consent since`, [erasure]);
+      r.step("erasure", "decided", `erased on ${r.when(erasure)}; no consent since`, [erasure]);
       return r.suppress("erased");
     }
     r.step(
       "erasure",
       "passed",
-      `erased on ${isoTime(erasure.at)}, then a fresh consent on ${isoTime(freshOptIn.at)}; evidence before the erasure gives no basis, but a refusal given before it still stands`,
+      `erased on ${r.when(erasure)}, then a fresh consent on ${isoTime(freshOptIn.at)}; evidence before the erasure gives no basis, but a refusal given before it still stands`,
       [erasure, freshOptIn],
     );
     // A fresh opt-in to one topic does not undo the person's refusals: an
@@ -245,7 +295,7 @@ function decideUnder(
     const last = latest(events, isSuppressionFor(reason));
     if (last?.kind === "suppression") {
       r.rest(last);
-      r.step(reason, "decided", `${reason} since ${isoTime(last.at)}`, [last]);
+      r.step(reason, "decided", `${reason} since ${r.when(last)}`, [last]);
       return r.suppress(reason);
     }
     r.step(
@@ -273,7 +323,8 @@ function decideUnder(
   // affects only the type of message it answers).
   const consentEvents = events.filter(isConsentEvent(topic.id));
   const objection = latest(events, isObjectionTo(topic.id));
-  let objectionStands = false;
+  // Set when a refusal still stands for every basis but a consent given after it.
+  let consentOnly = false;
   if (objection) {
     const reason: Reason = isSpamComplaint(objection) ? "spam-complaint" : "objected";
     const consentAfter = consentEvents.find(
@@ -284,23 +335,47 @@ function decideUnder(
       r.step(
         "objection",
         "decided",
-        `${reason === "spam-complaint" ? "spam complaint" : `objection to ${objection.kind === "objection" ? objection.topic : ALL_MARKETING}`} on ${isoTime(objection.at)}; no consent to ${topic.id} since`,
+        `${reason === "spam-complaint" ? "spam complaint" : `objection to ${objection.kind === "objection" ? objection.topic : ALL_MARKETING}`} on ${r.when(objection)}; no consent to ${topic.id} since`,
         [objection],
       );
       return r.suppress(reason);
     }
     // A consent given after the objection overrides it for this topic only;
     // the objection still bars every basis other than that consent.
-    objectionStands = true;
+    consentOnly = true;
     r.rest(objection);
     r.step(
       "objection",
       "passed",
-      `${reason} on ${isoTime(objection.at)}, overridden by a consent to ${topic.id} on ${isoTime(consentAfter.at)}; only consent may be the basis`,
+      `${reason} on ${r.when(objection)}, overridden by a consent to ${topic.id} on ${isoTime(consentAfter.at)}; only consent may be the basis`,
       [objection, consentAfter],
     );
   } else {
     r.step("objection", "passed", `no objection to ${topic.id} or to all marketing`);
+  }
+
+  // Rule 1, for marketing — an erasure also stands as an objection to all
+  // marketing (GDPR Art. 17 with Art. 21(3)): a fresh consent re-opens only
+  // the topics it names, and on consent alone. The person's own objection,
+  // where there is one, was named above as the more specific reason.
+  if (erasure) {
+    const reopened = consentEvents.find((e) => e.kind === "consent-granted" && e.at > erasure.at);
+    if (!reopened) {
+      r.step(
+        "erasure",
+        "decided",
+        `erased on ${r.when(erasure)}, which stands as an objection to all marketing; no consent to ${topic.id} since`,
+        [erasure],
+      );
+      return r.suppress("erased");
+    }
+    consentOnly = true;
+    r.step(
+      "erasure",
+      "passed",
+      `erased on ${r.when(erasure)}, which stands as an objection to all marketing; re-opened for ${topic.id} by a consent on ${isoTime(reopened.at)}, so only consent may be the basis`,
+      [erasure, reopened],
+    );
   }
 
   // Rule 4 — consent to this topic.
@@ -312,7 +387,7 @@ function decideUnder(
     r.step(
       "consent",
       "decided",
-      `consent to ${topic.id} withdrawn on ${isoTime(lastConsent.at)}; this ends every basis`,
+      `consent to ${topic.id} withdrawn on ${r.when(lastConsent)}; this ends every basis`,
       [lastConsent],
     );
     return r.suppress("consent-withdrawn");
@@ -330,9 +405,9 @@ function decideUnder(
   } else {
     r.step("consent", "failed", `no consent to ${topic.id}`);
   }
-  if (objectionStands) {
-    r.step("no-basis", "decided", "the objection bars every basis but a valid consent");
-    return r.suppress(...consentFailures);
+  if (consentOnly) {
+    r.step("no-basis", "decided", "a standing objection bars every basis but a valid consent");
+    return r.suppress(...(consentFailures.length > 0 ? consentFailures : ["no-basis" as const]));
   }
 
   const customers = events.filter((e): e is CustomerRelationship => e.kind === "customer");
@@ -352,8 +427,19 @@ function decideUnder(
     r.step("soft-opt-in", "skipped", `${ruleSetRef(ruleSet)} has no soft opt-in`);
   }
 
-  // Rule 6 — bases particular to a rule set.
-  if (ruleSet.regimes.optOut) {
+  // Rule 6 — bases particular to a rule set. None of them reaches a child:
+  // below the rule set's age of digital consent (US: 13, COPPA) a person is
+  // mailed on nothing but a valid consent — and a child's own consent is not
+  // one (rule 4).
+  const { optOut, corporateSubscriberExempt, impliedConsent: implied } = ruleSet.regimes;
+  if (optOut || corporateSubscriberExempt || implied) {
+    const minor = knownMinorAt(now, ruleSet, country, input);
+    if (minor) {
+      r.step("minor", "decided", minor);
+      return r.suppress(...consentFailures, "minor");
+    }
+  }
+  if (optOut) {
     r.step(
       "opt-out-regime",
       "decided",
@@ -361,7 +447,7 @@ function decideUnder(
     );
     return r.send("opt-out-regime");
   }
-  if (ruleSet.regimes.corporateSubscriberExempt) {
+  if (corporateSubscriberExempt) {
     if (facts.subscriberType === "corporate") {
       r.step("corporate-subscriber", "decided", "a corporate subscriber, outside the consent rule");
       return r.send("corporate-subscriber");
@@ -374,7 +460,6 @@ function decideUnder(
         : "subscriber type unknown, so treated as an individual",
     );
   }
-  const implied = ruleSet.regimes.impliedConsent;
   if (implied) {
     const found = impliedConsent(customers, implied, now);
     if (found) {
@@ -408,6 +493,25 @@ function decideUnder(
   }
   r.step("no-basis", "decided", "no lawful basis for this topic");
   return r.suppress("no-basis");
+}
+
+/**
+ * Why the subject is known to be younger than the rule set's age of digital
+ * consent now, or null. Where only a birth year is known, the youngest
+ * possible age counts (DESIGN §3 rule 4); a verified age settles it.
+ */
+function knownMinorAt(
+  now: number,
+  ruleSet: RuleSet,
+  country: string,
+  input: DecisionInput,
+): string | null {
+  const { ageVerified, birthYear } = input.facts;
+  if (ageVerified === true || birthYear === null) return null;
+  const minimumAge = digitalConsentAge(country, ruleSet);
+  const age = youngestAgeAt(birthYear, now);
+  if (age >= minimumAge) return null;
+  return `possibly ${age} now, below the age of digital consent (${minimumAge}): no basis but a valid consent reaches a child`;
 }
 
 /** A tenant may tighten a limit, never loosen it below the law. */
@@ -508,7 +612,14 @@ function softOptIn(
     const problems: string[] = [];
     if (customer.relationship !== "purchase") problems.push("an inquiry is not a sale");
     if (!similar) problems.push("categories not similar to the topic's");
+    // ePrivacy Art. 13(2), Act 480/2004 §7(3), PECR reg. 22(3)(c): the
+    // opt-out is offered when the contact details are collected. A day's
+    // grace covers the confirmation mail after a purchase; an opt-out first
+    // offered later does not cure the collection.
     if (customer.optOutOfferedAt === null) problems.push("no opt-out offered at collection");
+    else if (customer.optOutOfferedAt > customer.since + DAY_MS) {
+      problems.push("opt-out not offered at collection");
+    }
     if (now > addMonths(customer.lastAt, months)) {
       problems.push(`last purchase more than ${months} months ago`);
     }

@@ -49,6 +49,8 @@ export type TraceRule =
   | "opt-out-regime"
   | "corporate-subscriber"
   | "implied-consent"
+  // Rule 6: a subject known to be below the age of digital consent.
+  | "minor"
   | "no-basis"
   | "strict-mode"
   // Not a rule of the decision: the proof of a double opt-in request, sent
