@@ -38,6 +38,12 @@ export const PROBLEMS = {
     status: 422,
     title: "This Idempotency-Key was used with a different request",
   },
+  // DESIGN §2 "When an event happened": evidence records what happened.
+  "implausible-time": {
+    status: 422,
+    title:
+      "A time in the request is more than 5 minutes ahead of the gateway's clock, or before 1990",
+  },
   "evidence-predates-erasure": {
     status: 422,
     title: "Evidence dated before the subject's erasure is not accepted",

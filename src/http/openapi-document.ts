@@ -31,6 +31,8 @@ const EVIDENCE_PROBLEMS: readonly ProblemType[] = [
   "unknown-topic",
   "evidence-predates-erasure",
 ];
+/** Evidence dated by the caller: more than 5 minutes ahead or before 1990 is refused (DESIGN §2). */
+const DATED_EVIDENCE_PROBLEMS: readonly ProblemType[] = [...EVIDENCE_PROBLEMS, "implausible-time"];
 /** What a send refuses before anything is written (DESIGN §4). */
 const SEND_PROBLEMS: readonly ProblemType[] = [
   ...BODY_PROBLEMS,
@@ -56,11 +58,11 @@ const OPERATION_PROBLEMS: Readonly<Record<string, readonly ProblemType[]>> = {
   "post /v1/keys": BODY_PROBLEMS,
   "post /v1/topics": [...BODY_PROBLEMS, "topic-exists"],
   "patch /v1/settings": [...BODY_PROBLEMS, "unknown-topic"],
-  "post /v1/consents": [...EVIDENCE_PROBLEMS, "not-a-marketing-topic"],
-  "post /v1/customers": EVIDENCE_PROBLEMS,
-  "post /v1/engagements": EVIDENCE_PROBLEMS,
-  "post /v1/objections": EVIDENCE_PROBLEMS,
-  "post /v1/suppressions": EVIDENCE_PROBLEMS,
+  "post /v1/consents": [...DATED_EVIDENCE_PROBLEMS, "not-a-marketing-topic"],
+  "post /v1/customers": DATED_EVIDENCE_PROBLEMS,
+  "post /v1/engagements": DATED_EVIDENCE_PROBLEMS,
+  "post /v1/objections": DATED_EVIDENCE_PROBLEMS,
+  "post /v1/suppressions": DATED_EVIDENCE_PROBLEMS,
   "put /v1/subjects/{email}": EVIDENCE_PROBLEMS,
   "delete /v1/suppressions/{email}/{reason}": ["suppression-not-found", "suppression-not-liftable"],
   "post /v1/subscriptions": [

@@ -3,11 +3,13 @@ import { LOCALES } from "../domain/compliance/wording.js";
 import { hasValidCalendarFields } from "../domain/instant.js";
 import { isJsonWithinDepth, MAX_JSON_DEPTH } from "../domain/json-depth.js";
 import {
+  BASES,
   CONSENT_METHODS,
   CUSTOMER_KINDS,
   ENGAGEMENT_KINDS,
   OBJECTION_CHANNELS,
   POLICY_MODES,
+  REASONS,
   SUBSCRIBER_TYPES,
   SUPPRESSION_REASONS,
   TOPIC_CLASSES,
@@ -60,10 +62,37 @@ export const TopicId = v.pipe(
 );
 
 export const SubjectFactsBody = v.strictObject({
-  country: v.optional(Country),
-  subscriberType: v.optional(v.picklist(SUBSCRIBER_TYPES)),
-  birthYear: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1900), v.maxValue(2100))),
-  ageVerified: v.optional(v.boolean()),
+  country: v.optional(
+    v.pipe(
+      Country,
+      v.description("Chooses the rule set; when unknown, the tenant's default country counts."),
+    ),
+  ),
+  subscriberType: v.optional(
+    v.pipe(
+      v.picklist(SUBSCRIBER_TYPES),
+      v.description("When unknown, the subject counts as an `individual`."),
+    ),
+  ),
+  birthYear: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1900),
+      v.maxValue(2100),
+      v.description(
+        "For the age of digital consent (GDPR Art. 8, COPPA): the youngest possible age counts.",
+      ),
+    ),
+  ),
+  ageVerified: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description(
+        "True when the subject's age was verified to be at least the age of digital consent.",
+      ),
+    ),
+  ),
 });
 
 export const CreateTenantBody = v.strictObject({
@@ -187,12 +216,12 @@ export const SuppressionBody = v.strictObject({
   note: v.optional(v.pipe(v.string(), v.maxLength(2000))),
 });
 
-export const SubjectFactsPut = v.strictObject({
-  country: Country,
-  subscriberType: v.picklist(SUBSCRIBER_TYPES),
-  birthYear: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1900), v.maxValue(2100))),
-  ageVerified: v.optional(v.boolean()),
-});
+/**
+ * `PUT /v1/subjects/{email}`: every fact is optional (DESIGN §2) — what is
+ * left out is unknown and what is held stays; no country means the tenant's
+ * default country, no subscriber type means `individual`.
+ */
+export const SubjectFactsPut = SubjectFactsBody;
 
 export const DecisionQuery = v.object({ topic: TopicId });
 
@@ -268,6 +297,38 @@ export const SendMessageBody = v.strictObject({
   ),
 });
 
+/** The stable words of a decision (DESIGN §3), as the OpenAPI document lists them. */
+const BasisSchema = v.pipe(
+  v.picklist(BASES),
+  v.description("The lawful basis a message is sent on (DESIGN §3)."),
+);
+const ReasonSchema = v.pipe(
+  v.picklist(REASONS),
+  v.description(
+    "Why a message is suppressed (DESIGN §3). `minor`: the subject is known to be younger than the rule set's age of digital consent, so no basis that needs no consent applies (rule 6).",
+  ),
+);
+
+/** `GET /v1/subjects/{email}/decision`: the decision object. */
+export const DecisionSchema = v.object({
+  decision: v.picklist(["send", "suppress"]),
+  basis: v.nullable(BasisSchema),
+  reasons: v.array(ReasonSchema),
+  ruleSet: v.string(),
+  topic: v.string(),
+  decidedAt: v.string(),
+  evidence: v.array(v.object({ id: v.string(), kind: v.string(), at: v.string() })),
+  trace: v.array(
+    v.object({
+      rule: v.string(),
+      outcome: v.picklist(["passed", "failed", "decided", "skipped"]),
+      detail: v.string(),
+      ruleSet: v.string(),
+      evidence: v.optional(v.array(v.string())),
+    }),
+  ),
+});
+
 export const SendResultSchema = v.object({
   messageId: v.nullable(v.string()),
   status: v.string(),
@@ -277,8 +338,8 @@ export const SendResultSchema = v.object({
     v.object({
       email: v.string(),
       decision: v.picklist(["send", "suppress"]),
-      basis: v.nullable(v.string()),
-      reasons: v.array(v.string()),
+      basis: v.nullable(BasisSchema),
+      reasons: v.array(ReasonSchema),
       justificationId: v.nullable(v.string()),
     }),
   ),

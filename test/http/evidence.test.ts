@@ -271,18 +271,42 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       expect((await decisionOf(gw, key, email, "tips")).ruleSet).toBe("us@1");
     });
 
-    it("PUT refuses facts without the required fields, and writes nothing", async () => {
+    // DESIGN §2: every fact is optional; what is left out stays as held, or unknown.
+    it("PUT takes each fact alone: a country only, a subscriber type only; nothing else changes", async () => {
+      const email = "partial@evidence.example";
+      expect(await putSubject(gw, key, email, { country: "CZ" })).toEqual({
+        country: "CZ",
+        subscriberType: null,
+        birthYear: null,
+        ageVerified: null,
+      });
+      expect(await putSubject(gw, key, email, { subscriberType: "corporate" })).toEqual({
+        country: "CZ",
+        subscriberType: "corporate",
+        birthYear: null,
+        ageVerified: null,
+      });
+    });
+
+    it("PUT with no facts records nothing, and an unknown field is still refused", async () => {
+      const email = "nothing@evidence.example";
       const before = await count();
+      expect(await putSubject(gw, key, email, {})).toEqual({
+        country: null,
+        subscriberType: null,
+        birthYear: null,
+        ageVerified: null,
+      });
       const problem = await expectProblem(
-        await gw.request("/v1/subjects/partial@evidence.example", {
+        await gw.request(`/v1/subjects/${email}`, {
           method: "PUT",
           key,
-          json: { country: "CZ" },
+          json: { subscriberType: "corporate", company: "Acme" },
         }),
         400,
         "invalid-request",
       );
-      expect(problem.errors?.map((e) => e.pointer)).toEqual(["/subscriberType"]);
+      expect(problem.errors?.map((e) => e.pointer)).toEqual(["/company"]);
       expect(await count()).toBe(before);
     });
   });
@@ -386,8 +410,9 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
 
   describe("times", () => {
     const email = "future@evidence.example";
-    const cases = (): { path: string; json: Record<string, unknown>; pointer: string }[] => {
-      const future = ahead(gw, { days: 1 });
+    const cases = (
+      future = ahead(gw, { days: 1 }),
+    ): { path: string; json: Record<string, unknown>; pointer: string }[] => {
       const past = ago(gw, { days: 30 });
       return [
         {
@@ -439,20 +464,41 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       ];
     };
 
-    it("evidence dated in the future is refused, naming the field, and nothing is written", async () => {
+    // DESIGN §2 "When an event happened": more than 5 minutes ahead, or before 1990 → 422.
+    it("evidence dated more than 5 minutes ahead is refused (422), naming the field, and nothing is written", async () => {
       const before = await count();
-      for (const c of cases()) {
-        const problem = await expectProblem(
-          await gw.request(c.path, { method: "POST", key, json: c.json }),
-          400,
-          "invalid-request",
-        );
-        expect(problem.errors, `${c.path} ${c.pointer}`).toEqual([
-          { pointer: c.pointer, detail: "must not be in the future" },
-        ]);
+      for (const future of [ahead(gw, { days: 1 }), ahead(gw, { minutes: 6 })]) {
+        for (const c of cases(future)) {
+          const problem = await expectProblem(
+            await gw.request(c.path, { method: "POST", key, json: c.json }),
+            422,
+            "implausible-time",
+          );
+          expect(problem.errors, `${c.path} ${c.pointer}`).toEqual([
+            { pointer: c.pointer, detail: "more than 5 minutes ahead of the gateway's clock" },
+          ]);
+          expect(problem.raw).not.toContain(email);
+        }
       }
       expect(await count()).toBe(before);
       expect((await decisionOf(gw, key, email, "tips")).reasons).toEqual(["no-basis"]);
+    });
+
+    it("evidence dated before 1990 is refused (422), naming the field, and nothing is written", async () => {
+      const before = await count();
+      for (const c of cases("1989-12-31T23:59:59Z")) {
+        const json =
+          c.pointer === "/since" ? { ...c.json, lastPurchaseAt: "1989-12-31T23:59:59Z" } : c.json;
+        const problem = await expectProblem(
+          await gw.request(c.path, { method: "POST", key, json }),
+          422,
+          "implausible-time",
+        );
+        expect(problem.errors, `${c.path} ${c.pointer}`).toEqual([
+          { pointer: c.pointer, detail: "before 1990" },
+        ]);
+      }
+      expect(await count()).toBe(before);
     });
 
     it("a couple of minutes of clock skew are tolerated", async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BASES, REASONS } from "../../src/domain/vocabulary.js";
 import { EXAMPLE_ORDER, EXAMPLES } from "../../src/http/openapi-document.js";
 import { PROBLEMS } from "../../src/problems.js";
 import { OPERATOR_TOKEN } from "../support/gateway.js";
@@ -454,13 +455,11 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       expect(enumOf(schema.properties?.kind).sort()).toEqual(["inquiry", "purchase"]);
     });
 
-    it("PUT /v1/subjects/{email}", () => {
+    it("PUT /v1/subjects/{email}: every fact optional (DESIGN §2)", () => {
       const schema = body("put", "/v1/subjects/{email}");
-      expectFields(
-        schema,
-        ["country", "subscriberType", "birthYear", "ageVerified"],
-        ["country", "subscriberType"],
-      );
+      expectFields(schema, ["country", "subscriberType", "birthYear", "ageVerified"]);
+      expect(schema.required ?? []).toEqual([]);
+      expect(enumOf(schema.properties?.subscriberType).sort()).toEqual(["corporate", "individual"]);
     });
 
     it("POST /v1/engagements", () => {
@@ -507,6 +506,37 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
         ["get", "/v1/subjects/{email}/decision"],
       ] as const) {
         expect(op(method, path).requestBody, `${method} ${path}`).toBeUndefined();
+      }
+    });
+
+    it("a decision's reasons and bases are the stable lists, `minor` among them (DESIGN §3 rule 6)", () => {
+      const answer = op("get", "/v1/subjects/{email}/decision").responses["200"]?.content?.[
+        "application/json"
+      ] as { schema?: Schema } | undefined;
+      const reasons = enumOf(answer?.schema?.properties?.reasons?.items);
+      expect(reasons).toEqual([...REASONS]);
+      expect(reasons).toContain("minor");
+      const basis = answer?.schema?.properties?.basis;
+      const bases = enumOf(basis).length > 0 ? enumOf(basis) : basis?.anyOf?.flatMap(enumOf);
+      expect(bases).toEqual([...BASES]);
+      const send =
+        op("post", "/v1/messages").responses["201"] ?? op("post", "/v1/messages").responses["200"];
+      expect(JSON.stringify(send)).toContain('"minor"');
+    });
+
+    it("evidence writes document the 422 of an implausible time (DESIGN §2)", () => {
+      for (const path of [
+        "/v1/consents",
+        "/v1/customers",
+        "/v1/engagements",
+        "/v1/objections",
+        "/v1/suppressions",
+      ]) {
+        const unprocessable = op("post", path).responses["422"];
+        expect(Object.keys(unprocessable?.content ?? {}), path).toEqual([
+          "application/problem+json",
+        ]);
+        expect(JSON.stringify(unprocessable), path).toContain("implausible-time");
       }
     });
 

@@ -4,7 +4,7 @@ import type { Deps } from "../../services/deps.js";
 import { requireScope } from "../auth.js";
 import type { AppEnv } from "../env.js";
 import { documented } from "../openapi.js";
-import { DecisionQuery } from "../schemas.js";
+import { DecisionQuery, DecisionSchema } from "../schemas.js";
 import { validate } from "../validate.js";
 
 export function decisionRoutes(deps: Deps) {
@@ -16,6 +16,7 @@ export function decisionRoutes(deps: Deps) {
         "The decision for a message of `topic` to this address now: `{decision, basis, reasons, ruleSet, evidence, trace}`. Nothing is sent or recorded.",
       tag: "Decisions",
       auth: "send",
+      response: DecisionSchema,
     }),
     requireScope(deps, "send"),
     validate("query", DecisionQuery),

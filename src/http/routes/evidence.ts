@@ -161,7 +161,7 @@ export function evidenceRoutes(deps: Deps) {
       documented({
         summary: "Record facts about a subject",
         description:
-          "Country (which chooses the rule set), subscriber type, birth year or verified age (for the age of digital consent).",
+          "Country (which chooses the rule set), subscriber type, birth year or verified age (for the age of digital consent). Every fact is optional: what is left out stays as held, or unknown — no country means the tenant's default country, no subscriber type means `individual`.",
         tag: "Evidence",
         auth: "evidence:write",
       }),

@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { subjects } from "../../db/schema.js";
 import type { Deps } from "../deps.js";
 import { appendEvidence } from "./append-evidence.js";
-import { factsEvent, type SubjectFactsInput, subjectOf, upsertSubject } from "./rows.js";
+import { factsEvent, hasFacts, type SubjectFactsInput, subjectOf, upsertSubject } from "./rows.js";
 
 export interface SubjectFactsView {
   country: string | null;
@@ -11,7 +11,12 @@ export interface SubjectFactsView {
   ageVerified: boolean | null;
 }
 
-/** Records facts about a subject (country, subscriber type, age). */
+/**
+ * Records facts about a subject (country, subscriber type, age). Each is
+ * optional (DESIGN §2): a fact left out stays as held, or unknown — no
+ * country means the tenant's default country, no subscriber type means
+ * `individual`. Facts that say nothing record nothing.
+ */
 export async function recordSubjectFacts(
   deps: Deps,
   tenantId: string,
@@ -19,12 +24,14 @@ export async function recordSubjectFacts(
   facts: SubjectFactsInput,
 ): Promise<SubjectFactsView> {
   const subject = await subjectOf(deps, tenantId, email);
-  const event = factsEvent(deps, subject, facts);
-  await appendEvidence(deps, tenantId, () => ({
-    before: [upsertSubject(deps, subject, facts)],
-    evidence: [event],
-    result: undefined,
-  }));
+  if (hasFacts(facts)) {
+    const event = factsEvent(deps, subject, facts);
+    await appendEvidence(deps, tenantId, () => ({
+      before: [upsertSubject(deps, subject, facts)],
+      evidence: [event],
+      result: undefined,
+    }));
+  }
   const row = await deps.db.query.subjects.findFirst({
     where: and(eq(subjects.tenantId, tenantId), eq(subjects.subjectKey, subject.subjectKey)),
   });

@@ -4,6 +4,7 @@ import { isValidAddress, normaliseAddress } from "../../domain/address.js";
 import { newId } from "../../domain/ids.js";
 import { anonymiseIp } from "../../domain/ip.js";
 import { normaliseCountry } from "../../domain/rule-sets/index.js";
+import { evidenceTimeProblem } from "../../domain/time.js";
 import type { SubscriberType } from "../../domain/vocabulary.js";
 import { ProblemError } from "../../problems.js";
 import { type Deps, subjectKeyOf } from "../deps.js";
@@ -168,13 +169,17 @@ export function sourcePersonal(source: {
 
 /**
  * Evidence cannot be dated in the future: it records what happened. A few
- * minutes of clock skew between the caller and the gateway are allowed.
+ * minutes of clock skew between the caller and the gateway are allowed (a
+ * stop so dated counts from when it is recorded, domain/decision); further
+ * ahead, or before 1990, the time is refused and nothing is stored (DESIGN §2
+ * "When an event happened").
  */
 export function assertHappened(deps: Deps, at: number, pointer: string): void {
-  if (at > deps.clock() + 5 * 60_000) {
-    throw new ProblemError("invalid-request", {
-      detail: "A time in the request lies in the future.",
-      errors: [{ pointer, detail: "must not be in the future" }],
+  const problem = evidenceTimeProblem(at, deps.clock());
+  if (problem) {
+    throw new ProblemError("implausible-time", {
+      detail: `The time at ${pointer} is ${problem}.`,
+      errors: [{ pointer, detail: problem }],
     });
   }
 }

@@ -3,6 +3,7 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import * as v from "valibot";
 import { isValidAddress } from "../../domain/address.js";
 import { readInstant } from "../../domain/instant.js";
+import { CLOCK_SKEW_MS, EARLIEST_EVIDENCE } from "../../domain/time.js";
 import type { Topic } from "../../domain/topic.js";
 import { ALL_MARKETING } from "../../domain/vocabulary.js";
 import type { EvidenceInsert, SubjectFactsInput } from "../evidence/rows.js";
@@ -87,16 +88,16 @@ const refuse = (reason: string): never => {
   throw new RowRefused(reason);
 };
 
-/** A few minutes of clock skew between the exporting tool and the gateway. */
-const SKEW_MS = 5 * 60_000;
-/** Nothing in a mailing list happened before this; earlier dates are artefacts (epoch zero). */
-const EARLIEST = Date.UTC(1990, 0, 1);
-
 const REPLACEMENT_CHARACTER = "\uFFFD";
 
+/**
+ * The bounds every evidence writer applies (DESIGN §2 "When an event
+ * happened"): a few minutes of clock skew between the exporting tool and the
+ * gateway, and nothing before 1990 (earlier dates are artefacts: epoch zero).
+ */
 function checkTime(ctx: ImportContext, at: number, field: string): number {
-  if (at > ctx.now + SKEW_MS) refuse(`${field}: lies in the future`);
-  if (at < EARLIEST) refuse(`${field}: an implausible date (before 1990)`);
+  if (at > ctx.now + CLOCK_SKEW_MS) refuse(`${field}: lies in the future`);
+  if (at < EARLIEST_EVIDENCE) refuse(`${field}: an implausible date (before 1990)`);
   return at;
 }
 

@@ -13,6 +13,7 @@ import {
   type SendGridEvent,
   supersedesStatus,
 } from "../../domain/sendgrid-events.js";
+import { evidenceTimeProblem } from "../../domain/time.js";
 import { ALL_MARKETING } from "../../domain/vocabulary.js";
 import { ProblemError } from "../../problems.js";
 import { type Deps, subjectKeyOf } from "../deps.js";
@@ -263,6 +264,14 @@ class Batch {
   take(event: SendGridEvent | null, id: string): void {
     if (!event?.event || event.at === null) {
       this.record(id, event, "invalid", "not an event with `event` and `timestamp`");
+      return;
+    }
+    // DESIGN §2 "When an event happened": the same bounds as every evidence
+    // writer. A signed event dated beyond them (`timestamp: 1e15`) is kept
+    // only as refused — no evidence, no delivery status, no time stored.
+    const outOfBounds = evidenceTimeProblem(event.at, this.now);
+    if (outOfBounds) {
+      this.record(id, { ...event, at: null }, "invalid", `timestamp ${outOfBounds}`);
       return;
     }
     const justification = event.justificationId
