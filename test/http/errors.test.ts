@@ -536,8 +536,8 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
           categories: ["lenses"],
           subject: { country: "US", subscriberType: "individual" },
         }),
-        400,
-        "invalid-request",
+        422,
+        "implausible-time",
         ["/lastPurchaseAt"],
       );
       expect(await counts()).toEqual(before);
