@@ -305,6 +305,10 @@ for (const [name, options] of Object.entries(VIEWPORTS)) {
       await page.click("text=Proof log");
       await page.waitForURL(`${base}/dashboard/log`);
       expect(await page.locator("#logs").textContent()).toContain("justifications");
+      // The Merkle log's latest checkpoint, as signed (C2SP tlog-checkpoint: origin, size, root).
+      const note = (await page.locator("#checkpoint").textContent()) ?? "";
+      expect(note).toContain(`/grounds/${t.tenantId}`);
+      expect(await page.locator("#anchor").textContent()).toContain("none yet");
       await page.click("text=Verify integrity now");
       await page.waitForURL(`${base}/dashboard/log?verify=1`);
       await expect(page.locator("#integrity-result").textContent()).resolves.toBe("OK");

@@ -721,11 +721,25 @@ export function LogPage(props: {
             </tbody>
           </table>
         </div>
-        <p>
+        <h2>Latest signed checkpoint</h2>
+        {state.checkpoint ? (
+          <>
+            <p>
+              {state.checkpoint.size} entries, signed {when(state.checkpoint.at)} (
+              <code>GET /v1/log/checkpoint</code>):
+            </p>
+            <pre class="mono" id="checkpoint">
+              {state.checkpoint.note}
+            </pre>
+          </>
+        ) : (
+          <p>None yet: the log is empty.</p>
+        )}
+        <p id="anchor">
           Last anchor:{" "}
           {state.lastAnchor
-            ? `${when(state.lastAnchor.at)} (${state.lastAnchor.checkpoint})`
-            : "none yet (no time-stamping authority has anchored a checkpoint)"}
+            ? `${when(state.lastAnchor.at)}, the checkpoint of ${state.lastAnchor.size} entries`
+            : "none yet (no time-stamping authority has anchored a checkpoint; TSA_URL)"}
         </p>
         <form method="get" action="/dashboard/log">
           <input type="hidden" name="verify" value="1" />

@@ -53,6 +53,7 @@ caption{text-align:left;font-weight:600;padding:0 0 .25rem}
 th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 tbody th[scope=row],tfoot th[scope=row]{white-space:nowrap;font-weight:600}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--soft);padding:.5rem;border-radius:.25rem}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;overflow-wrap:anywhere}
 .overdue{color:var(--danger);font-weight:600}
 .over{color:var(--danger);font-weight:700}
