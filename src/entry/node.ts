@@ -3,6 +3,7 @@ import { readConfig } from "../config.js";
 import { adoptUnchainedEvidence } from "../services/evidence/adopt-unchained-evidence.js";
 import { resumeImports } from "../services/imports/process.js";
 import { resumeInterruptedSends, runDueMessages } from "../services/messages/run-due-messages.js";
+import { anchorDueLogs } from "../services/proofs/anchor-log.js";
 import { runRetention } from "../services/proofs/run-retention.js";
 import { createNodeGateway, operatorTokenNotice, withStaticAssets } from "./node-gateway.js";
 
@@ -28,6 +29,12 @@ gateway.deps.runInBackground?.(runRetention(gateway.deps, gateway.deps.clock()))
 const retention = setInterval(() => {
   gateway.deps.runInBackground?.(runRetention(gateway.deps, gateway.deps.clock()));
 }, RETENTION_INTERVAL_MS);
+// Anchoring (DESIGN §6): each log that grew is time-stamped by TSA_URL once
+// its last anchor is an interval old; checked every minute, nothing without TSA_URL.
+const ANCHOR_CHECK_INTERVAL_MS = 60_000;
+const anchoring = setInterval(() => {
+  gateway.deps.runInBackground?.(anchorDueLogs(gateway.deps));
+}, ANCHOR_CHECK_INTERVAL_MS);
 
 if (gateway.generatedOperatorToken) {
   console.log(operatorTokenNotice(gateway.generatedOperatorToken));
@@ -42,6 +49,7 @@ const server = serve({ fetch: withStaticAssets(gateway.app).fetch, port: config.
 function shutdown() {
   clearInterval(scheduler);
   clearInterval(retention);
+  clearInterval(anchoring);
   server.close(() => {
     gateway.close();
     process.exit(0);

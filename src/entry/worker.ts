@@ -25,6 +25,7 @@ import {
   sweepStaleChunks,
 } from "../services/messages/queued-chunks.js";
 import { runDueMessages } from "../services/messages/run-due-messages.js";
+import { anchorDueLogs } from "../services/proofs/anchor-log.js";
 import { runRetention } from "../services/proofs/run-retention.js";
 import { fixedWindowLimiter } from "../services/rate-limiter.js";
 
@@ -190,5 +191,7 @@ export default {
     }
     await runDueMessages(deps);
     await sweepStaleChunks(deps);
+    // Logs that grew are anchored once their last anchor is an interval old (DESIGN §6).
+    await anchorDueLogs(deps);
   },
 };

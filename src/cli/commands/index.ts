@@ -8,6 +8,7 @@ import { migrate } from "./migrate.js";
 import { tenantCreate } from "./tenant-create.js";
 import { topicAdd } from "./topic-add.js";
 import { verifyExport } from "./verify.js";
+import { verifyReceiptCommand } from "./verify-receipt.js";
 
 /**
  * The command table, in the order `grounds help` lists it. A command is named
@@ -23,5 +24,6 @@ export const COMMANDS: readonly Command[] = [
   importFile,
   exportProofsCommand,
   verifyExport,
+  verifyReceiptCommand,
   migrate,
 ];

@@ -42,10 +42,19 @@ export function timestampRequest(message: Uint8Array, nonce: Uint8Array): Uint8A
   return new Uint8Array(AsnConvert.serialize(request));
 }
 
-/** A nonce as a DER INTEGER's content: positive (no leading one bit). */
+/**
+ * A nonce as a DER INTEGER's content: minimal and positive (X.690 §8.3.2),
+ * so no leading 0x00 unless the first byte's top bit is set.
+ */
 function positiveInteger(bytes: Uint8Array): ArrayBuffer {
-  const out = new Uint8Array(bytes.length + 1);
-  out.set(bytes, 1);
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0 && ((bytes[start + 1] ?? 0) & 0x80) === 0) {
+    start += 1;
+  }
+  const rest = bytes.subarray(start);
+  const pad = ((rest[0] ?? 0) & 0x80) !== 0 ? 1 : 0;
+  const out = new Uint8Array(rest.length + pad);
+  out.set(rest, pad);
   return out.buffer;
 }
 
@@ -149,7 +158,7 @@ export async function verifyTokenSignature(token: Uint8Array): Promise<Uint8Arra
   const signed = signedDataOf(token);
   const content = signed?.encapContentInfo.eContent?.single;
   const signer = signed?.signerInfos[0];
-  if (!signed || !content || !signer?.signedAttrsRaw || !signer.signedAttrs) return null;
+  if (!signed || !content || !signer?.signedAttrs) return null;
   if (signer.digestAlgorithm.algorithm !== SHA256) return null;
   const digest = signer.signedAttrs.find((a) => a.attrType === MESSAGE_DIGEST)?.attrValues[0];
   if (!digest) return null;
@@ -165,10 +174,11 @@ export async function verifyTokenSignature(token: Uint8Array): Promise<Uint8Arra
   const spki = new Uint8Array(
     AsnConvert.serialize(certificate.tbsCertificate.subjectPublicKeyInfo),
   );
-  // The signature is over the attributes as a SET OF (tag 0x31), not as the
-  // [0] IMPLICIT field they are stored in (RFC 5652 §5.4).
-  const attributes = new Uint8Array(signer.signedAttrsRaw);
-  attributes[0] = 0x31;
+  // The signature is over the DER of the attributes as a SET OF (tag 0x31),
+  // not as the [0] IMPLICIT field they are stored in (RFC 5652 §5.4).
+  const attributes = derSetOf(
+    signer.signedAttrs.map((attribute) => new Uint8Array(AsnConvert.serialize(attribute))),
+  );
   const keyAlgorithm = certificate.tbsCertificate.subjectPublicKeyInfo.algorithm.algorithm;
   const signature = new Uint8Array(signer.signature.buffer);
   try {
@@ -203,6 +213,34 @@ export async function verifyTokenSignature(token: Uint8Array): Promise<Uint8Arra
     return null;
   }
   return null;
+}
+
+/**
+ * The DER of a SET OF the given encodings: sorted (X.690 §11.6), behind the
+ * tag 0x31 and the definite length (X.690 §8.1.3).
+ */
+function derSetOf(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const sorted = [...parts].sort(compareBytes);
+  const length = sorted.reduce((sum, part) => sum + part.length, 0);
+  const lengthBytes: number[] = [];
+  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) lengthBytes.unshift(rest % 256);
+  const header = length < 0x80 ? [0x31, length] : [0x31, 0x80 | lengthBytes.length, ...lengthBytes];
+  const out = new Uint8Array(header.length + length);
+  out.set(header);
+  let at = header.length;
+  for (const part of sorted) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const difference = (a[i] ?? 0) - (b[i] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return a.length - b.length;
 }
 
 /** An ECDSA signature from DER (SEQUENCE of two INTEGERs) to WebCrypto's r ‖ s, P-256. */

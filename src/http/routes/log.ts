@@ -12,6 +12,7 @@ import {
   logSigner,
   readLogHead,
 } from "../../services/proofs/log-store.js";
+import { proofPackOf } from "../../services/proofs/proof-pack.js";
 import { type ReceiptAnswer, receiptOf } from "../../services/proofs/receipt.js";
 import { requireScope } from "../auth.js";
 import type { AppEnv } from "../env.js";
@@ -131,7 +132,10 @@ export function logRoutes(deps: Deps) {
       idempotent(deps),
       async (c) => {
         const result = await anchorLog(deps, c.var.principal.tenant.id);
-        if (!result.anchored) return c.json({ anchored: false, reason: result.reason });
+        if (!result.anchored) {
+          if (result.detail) console.warn(`[grounds] anchoring failed: ${result.detail}`);
+          return c.json({ anchored: false, reason: result.reason });
+        }
         return c.json({
           anchored: true,
           treeSize: result.size,
@@ -171,6 +175,22 @@ export function logRoutes(deps: Deps) {
         c.json(
           receipt(await receiptOf(deps, c.var.principal.tenant.id, "evidence", c.req.param("id"))),
         ),
+    )
+    .get(
+      "/v1/subjects/:email/proofs",
+      documented({
+        summary: "A person's proof pack",
+        description:
+          "One file for a regulator who asks why this person was mailed: `{format, generatedAt, tenant, subject, verifierKey, summary:[…], receipts:[{kind, id, receipt}], withoutReceipt:[…]}` — a receipt for every evidence event and justification of the address (each with the checkpoint and RFC 3161 token it rests on), the log's verifier key and a readable summary. `npx grounds verify-receipt FILE --key VKEY` checks every receipt in it. Not registered as a data-subject access request (that is `GET /v1/subjects/{email}`).",
+        tag: "Proofs",
+        auth: "compliance:read",
+      }),
+      scoped,
+      async (c) => {
+        const pack = await proofPackOf(deps, c.var.principal.tenant, c.req.param("email"));
+        c.header("cache-control", "no-store");
+        return c.json(pack);
+      },
     )
     .get(
       "/log/:tenant/checkpoint",

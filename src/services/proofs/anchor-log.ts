@@ -78,9 +78,9 @@ export async function anchorDueLogs(
   const lastAnchor = deps.db
     .select({
       tenantId: logCheckpoints.tenantId,
-      at: max(logCheckpoints.anchoredAt).as("at"),
+      at: max(logCheckpoints.anchoredAt).as("anchored_at_last"),
       size: sql<number>`max(case when ${logCheckpoints.anchoredAt} is not null then ${logCheckpoints.size} end)`.as(
-        "size",
+        "anchored_size",
       ),
     })
     .from(logCheckpoints)
