@@ -163,6 +163,7 @@ describe("grounds CLI", () => {
         scopes: ["admin"],
         name: "admin",
         createdAt: expect.any(String),
+        expiresAt: null,
       },
     });
     expect(body.tenant.id).not.toBe(tenantId);
@@ -200,6 +201,7 @@ describe("grounds CLI", () => {
       scopes: ["admin"],
       name: "ops",
       createdAt: expect.any(String),
+      expiresAt: null,
     });
     secondAdminKey = created.key;
 
