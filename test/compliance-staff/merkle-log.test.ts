@@ -1,7 +1,14 @@
 import { createHash } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { logCheckpoints, logEntries } from "../../src/db/schema.js";
+import {
+  evidence,
+  justifications,
+  logCheckpoints,
+  logEntries,
+  logHeads,
+  logNodes,
+} from "../../src/db/schema.js";
 import { fromBase64 } from "../../src/domain/proof/base64.js";
 import { parseCheckpoint } from "../../src/domain/proof/checkpoint.js";
 import { verifyConsistency } from "../../src/domain/proof/merkle.js";
@@ -13,6 +20,7 @@ import {
   parseVerifierKey,
   signNote,
 } from "../../src/domain/proof/signed-note.js";
+import { runRetention } from "../../src/services/proofs/run-retention.js";
 import { consentBody, createKey } from "../http/helpers.js";
 import { databaseOf } from "../support/database.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -329,5 +337,69 @@ describe("tampering with the database file is named by GET /v1/integrity", () =>
       size: 2,
       problem: "bad-signature",
     });
+  });
+});
+
+describe("retention and upgrading", () => {
+  it("retention removes an entry's content, keeps its leaf hash; other receipts still verify", async () => {
+    const t = await tenant("Retention");
+    const evidenceId = await consent(t.key, "keep@log.example");
+    const sent = await send(t.key, ["keep@log.example", "old@log.example"]);
+    const vkey = await verifier(t.compliance);
+    gw.clock.advance(1100 * 86_400_000);
+    await runRetention(gw.deps, gw.clock());
+    const db = databaseOf(gw);
+    const entries = await db
+      .select({ idx: logEntries.idx, content: logEntries.content, leaf: logEntries.leaf })
+      .from(logEntries)
+      .where(eq(logEntries.tenantId, t.tenantId))
+      .orderBy(logEntries.idx);
+    expect(entries.map((e) => e.content === null)).toEqual([false, true, true]);
+    expect(entries.every((e) => /^[0-9a-f]{64}$/.test(e.leaf))).toBe(true);
+    const justificationId = sent.results[0]?.justificationId;
+    const gone = await gw.request(`/v1/justifications/${justificationId}/receipt`, {
+      key: t.compliance,
+    });
+    expect(gone.status).toBe(404);
+    const receipt = await json<Receipt>(`/v1/evidence/${evidenceId}/receipt`, t.compliance);
+    expect(await verifyReceipt(receipt, vkey)).toMatchObject({ ok: true });
+    const report = await logReport(t.compliance);
+    expect(report).toMatchObject({ ok: true, entriesChecked: 3, prunedEntries: 2 });
+  });
+
+  it("a database whose proofs are per-row chains gets a log whose first entry commits to their heads", async () => {
+    // A tenant as the version before the log left it: chained rows, no log.
+    const t = await tenant("Upgrade");
+    await consent(t.key, "u1@log.example");
+    await send(t.key, ["u1@log.example"]);
+    const db = databaseOf(gw);
+    for (const table of [logEntries, logCheckpoints, logHeads, logNodes]) {
+      await db.delete(table).where(eq(table.tenantId, t.tenantId));
+    }
+    await db.update(evidence).set({ leafIndex: null }).where(eq(evidence.tenantId, t.tenantId));
+    await db
+      .update(justifications)
+      .set({ leafIndex: null })
+      .where(eq(justifications.tenantId, t.tenantId));
+
+    const next = await consent(t.key, "u2@log.example");
+    const [first] = await db
+      .select({ content: logEntries.content, kind: logEntries.kind })
+      .from(logEntries)
+      .where(and(eq(logEntries.tenantId, t.tenantId), eq(logEntries.idx, 0)));
+    expect(first?.kind).toBe("chains");
+    const opening = JSON.parse(first?.content ?? "{}") as {
+      heads: Record<string, { seq: number; hash: string }>;
+      verified: boolean;
+    };
+    expect(opening.verified).toBe(true);
+    expect(opening.heads.evidence?.seq).toBe(1);
+    expect(opening.heads.justifications?.seq).toBe(1);
+    // The new event is entry 1, with a receipt; the old ones have none, and say why.
+    const vkey = await verifier(t.compliance);
+    const receipt = await json<Receipt>(`/v1/evidence/${next}/receipt`, t.compliance);
+    expect(receipt.leafIndex).toBe(1);
+    expect(await verifyReceipt(receipt, vkey)).toMatchObject({ ok: true });
+    expect((await logReport(t.compliance)).ok).toBe(true);
   });
 });

@@ -1,5 +1,11 @@
-import { and, asc, eq, gt, gte, lte } from "drizzle-orm";
-import { chainCheckpoints, justifications, subjects, tenants } from "../../db/schema.js";
+import { and, asc, eq, gt, gte, inArray, isNotNull, lte } from "drizzle-orm";
+import {
+  chainCheckpoints,
+  justifications,
+  logEntries,
+  subjects,
+  tenants,
+} from "../../db/schema.js";
 import { decide } from "../../domain/decision/decide.js";
 import type { Deps } from "../deps.js";
 import { loadSubjectHistories } from "../subject-facts.js";
@@ -76,7 +82,24 @@ async function retainTenant(deps: Deps, tenant: TenantRow, now: number): Promise
       gt(justifications.seq, from),
       lte(justifications.seq, to),
     );
-    const [result] = await deps.db.batch([
+    const [, result] = await deps.db.batch([
+      // Their log entries lose their content, never their leaf hash (DESIGN
+      // §6, "Retention"): the tree and every other receipt still verify.
+      deps.db
+        .update(logEntries)
+        .set({ content: null })
+        .where(
+          and(
+            eq(logEntries.tenantId, tenant.id),
+            inArray(
+              logEntries.idx,
+              deps.db
+                .select({ idx: justifications.leafIndex })
+                .from(justifications)
+                .where(and(range, isNotNull(justifications.leafIndex))),
+            ),
+          ),
+        ),
       deps.db.delete(justifications).where(range),
       deps.db
         .insert(chainCheckpoints)
