@@ -1,5 +1,6 @@
 import type {
   ExecutionContext,
+  ForwardableEmailMessage,
   MessageBatch,
   Queue,
   ScheduledController,
@@ -25,6 +26,11 @@ import {
   sweepStaleChunks,
 } from "../services/messages/queued-chunks.js";
 import { runDueMessages } from "../services/messages/run-due-messages.js";
+import {
+  readRawMail,
+  receiveMailtoUnsubscribe,
+  tenantOfUnsubscribeAddress,
+} from "../services/preferences/receive-mailto-unsubscribe.js";
 import { anchorDueLogs } from "../services/proofs/anchor-log.js";
 import { runRetention } from "../services/proofs/run-retention.js";
 import { fixedWindowLimiter } from "../services/rate-limiter.js";
@@ -128,6 +134,26 @@ function isHttpsOrLoopback(url: string): boolean {
   return protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(hostname);
 }
 
+/** A stream's bytes, whole (an e-mail: Email Routing caps it at 25 MiB). */
+async function bytesOf(stream: ForwardableEmailMessage["raw"]): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done || !value) break;
+    chunks.push(value);
+    length += value.length;
+  }
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
 /** The gateway of this isolate, built once; a failed start is retried by the next event. */
 function gatewayOf(env: WorkerEnv): Promise<Gateway> {
   ready ??= gateway(env).catch((error: unknown) => {
@@ -174,6 +200,26 @@ export default {
         message.retry();
       }
     }
+  },
+
+  /**
+   * Cloudflare Email Routing: mail to a tenant's unsubscribe address (the
+   * `mailto:` of `List-Unsubscribe`, its contact address) routed to this
+   * Worker. A genuine token in it records the unsubscribe (channel `email`),
+   * as Inbound Parse does on any runtime (receive-mailto-unsubscribe.ts);
+   * other mail is kept for the tenant's staff. Mail to an address no tenant
+   * has is rejected, so its sender learns it reached nobody. A failure throws:
+   * Email Routing then refuses the message temporarily and the sender's
+   * server tries again.
+   */
+  async email(message: ForwardableEmailMessage, env: WorkerEnv): Promise<void> {
+    const { deps } = await gatewayOf(env);
+    const tenant = await tenantOfUnsubscribeAddress(deps, message.to);
+    if (!tenant) {
+      message.setReject("No such mailbox here.");
+      return;
+    }
+    await receiveMailtoUnsubscribe(deps, tenant, await readRawMail(await bytesOf(message.raw)));
   },
 
   /**

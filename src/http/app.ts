@@ -12,6 +12,7 @@ import { decisionRoutes } from "./routes/decisions.js";
 import { docsRoutes } from "./routes/docs.js";
 import { evidenceRoutes } from "./routes/evidence.js";
 import { importRoutes } from "./routes/imports.js";
+import { inboundRoutes } from "./routes/inbound.js";
 import { keyRoutes } from "./routes/keys.js";
 import { logRoutes } from "./routes/log.js";
 import { messageRoutes } from "./routes/messages.js";
@@ -78,6 +79,7 @@ export function createApp(deps: Deps) {
   app.route("/", importRoutes(deps));
   app.route("/", settingsRoutes(deps));
   app.route("/", webhookRoutes(deps));
+  app.route("/", inboundRoutes(deps));
   app.route("/", proofRoutes(deps));
   app.route("/", subjectRoutes(deps));
   app.route("/", dashboardRoutes(deps));

@@ -400,6 +400,7 @@ export const SettingsSchema = v.object({
     apiKey: v.object({ set: v.boolean(), setAt: v.nullable(v.string()) }),
     webhookPublicKey: v.nullable(v.string()),
     webhookUrl: v.string(),
+    inboundParseUrl: v.string(),
     asmGroups: v.record(v.string(), v.string()),
     categories: v.record(v.string(), v.string()),
   }),

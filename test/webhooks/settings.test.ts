@@ -47,6 +47,11 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
           apiKey: { set: false, setAt: null },
           webhookPublicKey: null,
           webhookUrl: `http://localhost:8787/webhooks/sendgrid/${tenantId}`,
+          inboundParseUrl: expect.stringMatching(
+            new RegExp(
+              `^http://localhost:8787/inbound/sendgrid/${tenantId}\\?key=[A-Za-z0-9_-]{43}$`,
+            ),
+          ),
           asmGroups: {},
           categories: {},
         },

@@ -39,7 +39,7 @@ export function settingsRoutes(deps: Deps) {
       documented({
         summary: "Tenant settings",
         description:
-          "The tenant's SendGrid settings and retention. Secrets are write-only: `sendgrid.apiKey` shows only whether a key is set. `sendgrid.webhookUrl` is where to point SendGrid's signed Event Webhook.",
+          "The tenant's SendGrid settings and retention. Secrets are write-only: `sendgrid.apiKey` shows only whether a key is set. `sendgrid.webhookUrl` is where to point SendGrid's signed Event Webhook; `sendgrid.inboundParseUrl` (with its secret key) where to point SendGrid's Inbound Parse for the unsubscribe mailbox.",
         tag: "Settings",
         auth: "admin",
         response: SettingsSchema,

@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { tenantSettings } from "../../db/schema.js";
+import { inboundParseKey } from "../../domain/inbound-mail.js";
 import type { Deps } from "../deps.js";
 import type { TenantRow } from "../tenant.js";
 
@@ -49,6 +50,8 @@ export interface SettingsView {
     webhookPublicKey: string | null;
     /** Where to point SendGrid's Event Webhook for this tenant. */
     webhookUrl: string;
+    /** Where SendGrid's Inbound Parse posts mail to the unsubscribe address (its key included). */
+    inboundParseUrl: string;
     asmGroups: Record<string, string>;
     categories: Record<string, string>;
   };
@@ -74,6 +77,7 @@ export function settingsView(
       },
       webhookPublicKey: row?.webhookPublicKey ?? null,
       webhookUrl: `${deps.publicUrl.replace(/\/+$/, "")}/webhooks/sendgrid/${encodeURIComponent(tenant.id)}`,
+      inboundParseUrl: `${deps.publicUrl.replace(/\/+$/, "")}/inbound/sendgrid/${encodeURIComponent(tenant.id)}?key=${inboundParseKey(deps.settingsKey, tenant.id)}`,
       asmGroups: row?.asmGroupTopics ?? {},
       categories: row?.categoryTopics ?? {},
     },
