@@ -13,7 +13,7 @@ import { receiptAt } from "./receipt.js";
  * a receipt for every evidence event and justification of the subject, in
  * time order, with the verifier key and a readable summary. The subject's
  * rows are found by the (tenant, subject key) indexes both tables have
- * (docs/decisions/0003-proof-log.md). It is not registered as a data-subject
+ * (docs/decisions/0001-proof-log.md). It is not registered as a data-subject
  * access request: that is `GET /v1/subjects/{email}`.
  */
 export async function proofPackOf(
