@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { isValidAddress } from "../domain/address.js";
 import { LOCALES } from "../domain/compliance/wording.js";
 import { hasValidCalendarFields } from "../domain/instant.js";
 import { isJsonWithinDepth, MAX_JSON_DEPTH } from "../domain/json-depth.js";
@@ -18,12 +19,18 @@ import { SCOPES } from "../services/scopes.js";
 
 /** Schemas of the HTTP contract (DESIGN §5); field names are stable API. */
 
+/**
+ * An e-mail address: the one syntax of every endpoint (DESIGN §2), the
+ * domain's `isValidAddress` — RFC 5321/6531 mailboxes with `'`, `=`, `+` and
+ * internationalised domains — so what can be mailed can be objected for.
+ */
 export const Email = v.pipe(
   v.string("must be a string"),
   v.trim(),
   v.nonEmpty("must not be empty"),
   v.maxLength(254, "at most 254 characters"),
-  v.email("must be an e-mail address"),
+  v.check(isValidAddress, "must be an e-mail address"),
+  v.metadata({ format: "email" }),
 );
 
 /** An instant: an RFC 3339 timestamp with a zone, or a date (midnight UTC). */

@@ -101,6 +101,14 @@ describe("isValidAddress", () => {
     "x_y-z@ex-ample.com",
     "jan@příklad.cz",
     "jan@xn--pklad-zsa96e.cz",
+    // RFC 5321 §4.1.2 atext: `'`, `=`, `+` and the other specials.
+    "a=b@example.com",
+    "!#$%&'*+/=?^_`{|}~-@example.com",
+    // RFC 6531 §3.3: a UTF-8 local part (SMTPUTF8).
+    "jiří@příklad.cz",
+    "用户@例子.广告",
+    // UTS #46 maps full-width letters and the ideographic full stop.
+    "jan@ｅｘａｍｐｌｅ。cz",
   ])("accepts %j", (address) => {
     expect(isValidAddress(address)).toBe(true);
   });
@@ -127,6 +135,14 @@ describe("isValidAddress", () => {
     `${"a".repeat(65)}@example.cz`,
     `jan@${"a".repeat(64)}.cz`,
     `${"a".repeat(64)}@${`${"b".repeat(60)}.`.repeat(4)}cz`,
+    // 64 octets at most (RFC 5321 §4.5.3.1.1), counted in UTF-8.
+    `${"ř".repeat(33)}@example.cz`,
+    "jan@příklad",
+    "jan@příklad.123",
+    "jan@exa%6dple.cz",
+    "jan@pří/klad.cz",
+    "jan\u0000@example.cz",
+    "jan\u200b@example.cz",
   ])("refuses %j", (address) => {
     expect(isValidAddress(address)).toBe(false);
   });
@@ -145,6 +161,33 @@ describe("normaliseAddress", () => {
 
   it("keeps everything else as given", () => {
     expect(normaliseAddress("first+tag@sub.example.com")).toBe("first+tag@sub.example.com");
+  });
+
+  it("an ASCII address normalises exactly as before (trim, lower-case): stored subjects keep their keys", () => {
+    for (const address of [
+      " O'Brien@Example.IE ",
+      "A=B+c@Sub.Example.COM",
+      "XN--PKLAD-ZSA96E@XN--PKLAD-ZSA96E.CZ",
+      "weird..but@ascii",
+    ]) {
+      expect(normaliseAddress(address)).toBe(address.trim().toLowerCase());
+    }
+  });
+
+  it("an IDN and its punycode spelling are one subject (UTS #46)", () => {
+    const punycode = "jan@xn--pklad-zsa96e.cz";
+    expect(normaliseAddress("jan@příklad.cz")).toBe(punycode);
+    expect(normaliseAddress("Jan@PŘÍKLAD.CZ")).toBe(punycode);
+    expect(normaliseAddress("jan@XN--PKLAD-ZSA96E.cz")).toBe(punycode);
+    expect(normaliseAddress("jan@ｅｘａｍｐｌｅ。cz")).toBe("jan@example.cz");
+    expect(normaliseAddress("info@bücher.example")).toBe("info@xn--bcher-kva.example");
+  });
+
+  it("a UTF-8 local part is lower-cased in NFC, so composed and decomposed spellings match", () => {
+    const composed = "jiří@example.cz";
+    const decomposed = "jir\u030Ci\u0301@example.cz";
+    expect(decomposed).not.toBe(composed);
+    expect(normaliseAddress(decomposed)).toBe(normaliseAddress("JIŘÍ@example.cz"));
   });
 });
 

@@ -233,6 +233,102 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
     });
   });
 
+  describe("one address syntax for every endpoint (RFC 5321 §4.1.2, RFC 6531 §3.3; DESIGN §2)", () => {
+    const ADDRESSES = [
+      "o'brien@law-syntax.example",
+      "a=b@law-syntax.example",
+      "jan+news@law-syntax.example",
+      "info@bücher-law.example",
+      "jiří@příklad-law.cz",
+    ];
+
+    it("what a send takes, every evidence endpoint takes too: objection, suppression, withdrawal, facts, lift, decision", async () => {
+      for (const email of ADDRESSES) {
+        const res = await gw.request("/v1/messages", {
+          method: "POST",
+          key,
+          json: {
+            topic: "tips",
+            from: { email: "news@optika.example" },
+            subject: "Tips",
+            text: "Clean your glasses.",
+            recipients: [{ email }],
+            dryRun: true,
+          },
+        });
+        const sent = JSON.parse(await res.text()) as { results: { reasons: string[] }[] };
+        expect(sent.results[0]?.reasons, email).toEqual(["no-basis"]);
+
+        await grant(gw, key, email, ["tips"], ago(gw, { months: 1 }));
+        expect((await decisionOf(gw, key, email, "tips")).basis, email).toBe("consent");
+        await putSubject(gw, key, email, { country: "CZ" });
+        await write(gw, key, "/v1/suppressions", { email, reason: "restricted" });
+        const lift = await gw.request(`/v1/suppressions/${encodeURIComponent(email)}/restricted`, {
+          method: "DELETE",
+          key,
+        });
+        expect(lift.status, email).toBe(200);
+        // The lift is dated just after the restriction it lifts.
+        await letTimePass(gw);
+        await write(gw, key, "/v1/objections", {
+          email,
+          topics: ["tips"],
+          channel: "email",
+          receivedAt: ago(gw, { minutes: 1 }),
+        });
+        expect((await decisionOf(gw, key, email, "tips")).reasons, email).toEqual(["objected"]);
+        await write(gw, key, "/v1/consents", {
+          email,
+          topics: ["deals-lenses"],
+          action: "withdraw",
+          collectedAt: ago(gw, { minutes: 1 }),
+          source: { method: "api" },
+        });
+      }
+    });
+
+    it("an internationalised domain and its punycode spelling are one subject (UTS #46)", async () => {
+      const unicode = "Eva@Bücher-Idn.example";
+      const punycode = "eva@xn--bcher-idn-q9a.example";
+      await grant(gw, key, unicode, ["tips"], ago(gw, { months: 1 }));
+      expect((await decisionOf(gw, key, punycode, "tips")).basis).toBe("consent");
+      // The objection, given in the other spelling, reaches the same person.
+      await write(gw, key, "/v1/objections", {
+        email: punycode.toUpperCase(),
+        topics: ["*"],
+        channel: "email",
+        receivedAt: ago(gw, { minutes: 1 }),
+      });
+      expect((await decisionOf(gw, key, unicode, "tips")).reasons).toEqual(["objected"]);
+      expect((await decisionOf(gw, key, "eva@bücher-idn.example", "tips")).reasons).toEqual([
+        "objected",
+      ]);
+    });
+
+    it("what is no mailbox is refused alike everywhere, without echoing it", async () => {
+      for (const email of [
+        '"quoted"@law.example',
+        "no-at-sign",
+        "jan@příklad",
+        "a b@law.example",
+      ]) {
+        const problem = await expectProblem(
+          await gw.request("/v1/objections", {
+            method: "POST",
+            key,
+            json: { email, topics: ["*"], channel: "api", receivedAt: ago(gw, { minutes: 1 }) },
+          }),
+          400,
+          "invalid-request",
+        );
+        expect(problem.errors, email).toEqual([
+          { pointer: "/email", detail: "must be an e-mail address" },
+        ]);
+        expect(problem.raw).not.toContain(email);
+      }
+    });
+  });
+
   describe("each subject fact is optional (DESIGN §2)", () => {
     it('PUT {"subscriberType":"corporate"} without a country is recorded; the tenant\'s default country then counts', async () => {
       const uk = await createTenantWithTopics(gw, { name: "Optika UK", country: "GB" });

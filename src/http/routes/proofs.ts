@@ -7,6 +7,7 @@ import { verifyIntegrity } from "../../services/proofs/verify-integrity.js";
 import { requireScope } from "../auth.js";
 import type { AppEnv } from "../env.js";
 import { documented } from "../openapi.js";
+import { Email } from "../schemas.js";
 import { validate } from "../validate.js";
 
 const IsoTime = v.pipe(
@@ -17,7 +18,7 @@ const IsoTime = v.pipe(
 const ProofQuery = v.object({
   from: v.optional(IsoTime),
   to: v.optional(IsoTime),
-  email: v.optional(v.pipe(v.string(), v.email("not a valid e-mail address"))),
+  email: v.optional(Email),
   messageId: v.optional(v.pipe(v.string(), v.maxLength(100))),
   topic: v.optional(v.pipe(v.string(), v.maxLength(100))),
   decision: v.optional(v.picklist(["send", "suppress"])),

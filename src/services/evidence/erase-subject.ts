@@ -34,6 +34,10 @@ export async function eraseSubject(
 ): Promise<RecordedEvidence[]> {
   const subject = await subjectOf(deps, tenantId, email);
   const tombstone = newEvidence(deps, subject, { kind: "erasure", at: deps.clock(), data: {} });
+  // How the address may be spelled in a message's recipient list.
+  const spellings = JSON.stringify([
+    ...new Set([normaliseAddress(email), email.trim().toLowerCase()]),
+  ]);
   const ofSubject = (table: typeof evidence | typeof subjects | typeof justifications) =>
     and(eq(table.tenantId, tenantId), eq(table.subjectKey, subject.subjectKey));
   // The tombstone is appended to the evidence chain in the same batch; the
@@ -66,16 +70,17 @@ export async function eraseSubject(
     // data): the entry goes. A scheduled send then never reaches the
     // address; an in-flight one re-checks each recipient before handing
     // and finds the tombstone. SQLite's lower() folds ASCII only, as the
-    // addresses of nearly all lists are.
+    // addresses of nearly all lists are; an internationalised address is
+    // matched as given lower-cased and in its normalised (punycode) form.
     deps.db
       .update(messages)
       .set({
-        request: sql`json_set(${messages.request}, '$.recipients', (SELECT json_group_array(json(value)) FROM json_each(${messages.request}, '$.recipients') WHERE lower(trim(json_extract(value, '$.email'))) IS NOT ${normaliseAddress(email)}))`,
+        request: sql`json_set(${messages.request}, '$.recipients', (SELECT json_group_array(json(value)) FROM json_each(${messages.request}, '$.recipients') WHERE lower(trim(json_extract(value, '$.email'))) NOT IN (SELECT value FROM json_each(${spellings}))))`,
       })
       .where(
         and(
           eq(messages.tenantId, tenantId),
-          sql`EXISTS (SELECT 1 FROM json_each(${messages.request}, '$.recipients') WHERE lower(trim(json_extract(value, '$.email'))) = ${normaliseAddress(email)})`,
+          sql`EXISTS (SELECT 1 FROM json_each(${messages.request}, '$.recipients') WHERE lower(trim(json_extract(value, '$.email'))) IN (SELECT value FROM json_each(${spellings})))`,
         ),
       ),
   ];
