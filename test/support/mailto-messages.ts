@@ -44,8 +44,8 @@ function quotedPrintable(text: string): string {
       while (rest.length > 40) {
         // Never inside an =XX escape.
         let cut = 40;
-        const escape = rest.lastIndexOf("=", cut);
-        if (escape > cut - 3) cut = escape;
+        const lastEquals = rest.lastIndexOf("=", cut);
+        if (lastEquals > cut - 3) cut = lastEquals;
         out.push(rest.slice(0, cut));
         rest = rest.slice(cut);
       }

@@ -1,9 +1,9 @@
 import { sql } from "drizzle-orm";
 import PostalMime from "postal-mime";
 import { createOutboxProvider } from "../../adapters/outbox.js";
-import { type InboundMailText, tokenCandidates } from "../../domain/inbound-mail.js";
 import { tenants } from "../../db/schema.js";
 import { normaliseAddress } from "../../domain/address.js";
+import { type InboundMailText, tokenCandidates } from "../../domain/inbound-mail.js";
 import type { Deps } from "../deps.js";
 import { newEvidence, writeEvidence } from "../evidence/rows.js";
 import type { TenantRow } from "../tenant.js";
