@@ -478,6 +478,13 @@ export const tenantSettings = sqliteTable("tenant_settings", {
     .$type<Record<string, string>>()
     .notNull()
     .$defaultFn(() => ({})),
+  /** Outbound webhooks: where to tell the tenant's tools what recipients did (DESIGN §5). */
+  webhooks: text("webhooks", { mode: "json" })
+    .$type<{ url: string; events: string[] }[]>()
+    .notNull()
+    .default([]),
+  /** The `whsec_` secret outbound webhooks are signed with, sealed like the API key. */
+  webhookSecretCiphertext: text("webhook_secret_ciphertext"),
   updatedAt: integer("updated_at").notNull(),
 });
 
@@ -688,4 +695,68 @@ export const logCheckpoints = sqliteTable(
     primaryKey({ columns: [t.tenantId, t.size] }),
     index("log_checkpoints_anchored").on(t.tenantId, t.anchoredAt),
   ],
+);
+
+/**
+ * Outbound webhook messages (DESIGN §5 "Outbound webhooks"): one per event a
+ * tenant's endpoints subscribe to, written in the same batch as the evidence
+ * it tells of (services/outbound-webhooks/enqueue.ts). `payload` holds no
+ * personal data; the address is kept beside it in `email` only until every
+ * delivery of the message has ended, and at once removed by an erasure.
+ */
+export const webhookMessages = sqliteTable(
+  "webhook_messages",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    type: text("type").notNull(),
+    subjectKey: text("subject_key").notNull(),
+    email: text("email"),
+    payload: text("payload", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("webhook_messages_subject").on(t.tenantId, t.subjectKey)],
+);
+
+/**
+ * A message's delivery to one endpoint: a durable queue. `pending` until the
+ * endpoint answers 2xx (`delivered`), or the retries of a day and more ran
+ * out (`failed`), or the endpoint was removed or the subject erased
+ * (`cancelled`). `leaseUntil` keeps two runners off one delivery.
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    messageId: text("message_id").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    url: text("url").notNull(),
+    status: text("status", { enum: ["pending", "delivered", "failed", "cancelled"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at"),
+    leaseUntil: integer("lease_until"),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_message_url").on(t.messageId, t.url),
+    index("webhook_deliveries_due").on(t.status, t.nextAttemptAt),
+    index("webhook_deliveries_tenant").on(t.tenantId, t.createdAt),
+  ],
+);
+
+/** Every attempt at a delivery: when, what the endpoint answered (never its body). */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    deliveryId: text("delivery_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    at: integer("at").notNull(),
+    statusCode: integer("status_code"),
+    error: text("error"),
+    durationMs: integer("duration_ms").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
 );

@@ -20,6 +20,7 @@ import { problemResponse, renderError } from "../http/problem.js";
 import { backgroundTasks } from "../services/background.js";
 import type { Deps } from "../services/deps.js";
 import { operatorCredential } from "../services/operator-credential.js";
+import { runWebhookDeliveries } from "../services/outbound-webhooks/run-deliveries.js";
 import { fixedWindowLimiter } from "../services/rate-limiter.js";
 import { nodeKeyedHasher, nodeSha256Hex } from "./node-hashes.js";
 
@@ -168,9 +169,30 @@ export async function createNodeGateway(
     clientIp,
     forwardedOverTls,
   };
+  // A stop's webhook goes out at once, after the stop is durable; a burst of
+  // stops is one runner at a time, run again if more came meanwhile.
+  let webhookRunner: Promise<unknown> | null = null;
+  let again = false;
+  const runWebhooks = (): void => {
+    if (webhookRunner) {
+      again = true;
+      return;
+    }
+    webhookRunner = runWebhookDeliveries(deps).finally(() => {
+      webhookRunner = null;
+      if (again) {
+        again = false;
+        runWebhooks();
+      }
+    });
+    background.run(webhookRunner);
+  };
+  deps.onWebhooksQueued = runWebhooks;
   return {
     app: createApp(deps),
     deps,
+    /** Delivers the outbound webhooks that are due (retries: node.ts runs it periodically). */
+    runWebhooks,
     generatedOperatorToken: operator.generated,
     close,
     /** Settles when the work started after answers (imports) has. */

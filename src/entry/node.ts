@@ -36,6 +36,12 @@ const anchoring = setInterval(() => {
   gateway.deps.runInBackground?.(anchorDueLogs(gateway.deps));
 }, ANCHOR_CHECK_INTERVAL_MS);
 
+// Outbound webhooks: each stop wakes the runner at once; this picks up the
+// retries when they fall due, and what a restart left pending.
+const WEBHOOK_INTERVAL_MS = 5_000;
+gateway.runWebhooks();
+const webhooks = setInterval(gateway.runWebhooks, WEBHOOK_INTERVAL_MS);
+
 if (gateway.generatedOperatorToken) {
   console.log(operatorTokenNotice(gateway.generatedOperatorToken));
 }
@@ -50,6 +56,7 @@ function shutdown() {
   clearInterval(scheduler);
   clearInterval(retention);
   clearInterval(anchoring);
+  clearInterval(webhooks);
   server.close(() => {
     gateway.close();
     process.exit(0);

@@ -26,6 +26,7 @@ import {
   sweepStaleChunks,
 } from "../services/messages/queued-chunks.js";
 import { runDueMessages } from "../services/messages/run-due-messages.js";
+import { runWebhookDeliveries } from "../services/outbound-webhooks/run-deliveries.js";
 import {
   readRawMail,
   receiveMailtoUnsubscribe,
@@ -59,6 +60,8 @@ const QUEUE_BATCH_LIMIT = 100;
 const RETENTION_CRON = "17 3 * * *";
 
 let ready: Promise<Gateway> | undefined;
+/** Set when a request made outbound webhooks due: the runner goes after its answer. */
+let webhooksQueued = false;
 
 /**
  * Grounds on Cloudflare Workers: libSQL over HTTP (Turso). Configuration is
@@ -111,6 +114,9 @@ async function gateway(env: WorkerEnv): Promise<Gateway> {
     rateLimiter: fixedWindowLimiter(Date.now),
     // Set by Cloudflare's edge for every request; a client cannot forge it.
     clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,
+    onWebhooksQueued: () => {
+      webhooksQueued = true;
+    },
   };
   const queue = env.DELIVERY_QUEUE;
   if (queue) {
@@ -175,7 +181,21 @@ export default {
       console.error("[grounds] the Worker cannot start:", error);
       return problemResponse("internal");
     }
-    return app.fetch(request, env, ctx);
+    const response = await app.fetch(request, env, ctx);
+    if (webhooksQueued) {
+      // A stop's webhook goes at once, after the answer; the cron retries.
+      webhooksQueued = false;
+      const { deps } = await gatewayOf(env);
+      ctx.waitUntil(
+        runWebhookDeliveries(deps).catch((error: unknown) => {
+          console.error(
+            "[grounds] outbound webhooks:",
+            error instanceof Error ? error.name : error,
+          );
+        }),
+      );
+    }
+    return response;
   },
 
   /**
@@ -212,7 +232,11 @@ export default {
    * Email Routing then refuses the message temporarily and the sender's
    * server tries again.
    */
-  async email(message: ForwardableEmailMessage, env: WorkerEnv): Promise<void> {
+  async email(
+    message: ForwardableEmailMessage,
+    env: WorkerEnv,
+    ctx: ExecutionContext,
+  ): Promise<void> {
     const { deps } = await gatewayOf(env);
     const tenant = await tenantOfUnsubscribeAddress(deps, message.to);
     if (!tenant) {
@@ -220,6 +244,11 @@ export default {
       return;
     }
     await receiveMailtoUnsubscribe(deps, tenant, await readRawMail(await bytesOf(message.raw)));
+    // The objection is durable: its outbound webhook goes now, not at the next cron.
+    if (webhooksQueued) {
+      webhooksQueued = false;
+      ctx.waitUntil(runWebhookDeliveries(deps).catch(() => undefined));
+    }
   },
 
   /**
@@ -239,5 +268,7 @@ export default {
     await sweepStaleChunks(deps);
     // Logs that grew are anchored once their last anchor is an interval old (DESIGN §6).
     await anchorDueLogs(deps);
+    // Outbound webhooks whose retry fell due, and any a request's runner left.
+    await runWebhookDeliveries(deps);
   },
 };

@@ -17,6 +17,7 @@ import { keyRoutes } from "./routes/keys.js";
 import { logRoutes } from "./routes/log.js";
 import { messageRoutes } from "./routes/messages.js";
 import { metaRoutes } from "./routes/meta.js";
+import { outboundWebhookRoutes } from "./routes/outbound-webhooks.js";
 import { outboxRoutes } from "./routes/outbox.js";
 import { proofRoutes } from "./routes/proofs.js";
 import { sendGridRoutes } from "./routes/sendgrid.js";
@@ -80,6 +81,7 @@ export function createApp(deps: Deps) {
   app.route("/", settingsRoutes(deps));
   app.route("/", webhookRoutes(deps));
   app.route("/", inboundRoutes(deps));
+  app.route("/", outboundWebhookRoutes(deps));
   app.route("/", proofRoutes(deps));
   app.route("/", subjectRoutes(deps));
   app.route("/", dashboardRoutes(deps));

@@ -3,6 +3,7 @@ import { isValidAddress } from "../domain/address.js";
 import { LOCALES } from "../domain/compliance/wording.js";
 import { hasValidCalendarFields } from "../domain/instant.js";
 import { isJsonWithinDepth, MAX_JSON_DEPTH } from "../domain/json-depth.js";
+import { isWebhookUrl, WEBHOOK_EVENTS } from "../domain/outbound-webhooks.js";
 import {
   BASES,
   CONSENT_METHODS,
@@ -368,7 +369,32 @@ const TopicMapping = <Key extends v.GenericSchema<string, string>>(key: Key) =>
     v.check((map) => Object.keys(map).length <= 1000, "at most 1000 entries"),
   );
 
+/** An outbound webhook endpoint (DESIGN §5 `settings.webhooks`). */
+export const WebhookEndpoint = v.strictObject({
+  url: v.pipe(
+    v.string(),
+    v.maxLength(2000),
+    v.check(isWebhookUrl, "an https URL (http only on localhost), without credentials"),
+  ),
+  events: v.pipe(
+    v.array(v.picklist(WEBHOOK_EVENTS)),
+    v.minLength(1, "at least one event"),
+    v.check((events) => new Set(events).size === events.length, "each event once"),
+  ),
+});
+
+export const WebhookEndpoints = v.pipe(
+  v.array(WebhookEndpoint),
+  v.maxLength(10, "at most 10 endpoints"),
+  v.check(
+    (endpoints) => new Set(endpoints.map((e) => e.url)).size === endpoints.length,
+    "each URL once",
+  ),
+);
+
 export const SettingsPatchBody = v.strictObject({
+  /** The whole list, replaced; `null` or `[]` removes every endpoint. */
+  webhooks: v.optional(v.nullable(WebhookEndpoints)),
   sendgrid: v.optional(
     v.strictObject({
       /** Write-only: stored sealed, never shown. `null` removes it. */
@@ -403,6 +429,7 @@ export const SettingsPatchBody = v.strictObject({
 });
 
 export const SettingsSchema = v.object({
+  webhooks: v.array(v.object({ url: v.string(), events: v.array(v.string()) })),
   sendgrid: v.object({
     apiKey: v.object({ set: v.boolean(), setAt: v.nullable(v.string()) }),
     webhookPublicKey: v.nullable(v.string()),

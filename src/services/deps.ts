@@ -55,6 +55,12 @@ export interface Deps {
    * of recipients). Unset (Node), every send is delivered in process.
    */
   enqueueChunks?: (tenantId: string, messageId: string, chunks: readonly number[]) => Promise<void>;
+  /**
+   * Called once evidence that outbound webhooks tell of is durable: wakes the
+   * webhook runner (Node: in process; Workers: after the answer). Unset, the
+   * periodic runner (Node's loop, the Workers cron) delivers them.
+   */
+  onWebhooksQueued?: () => void;
   /** Limits requests to the public pages per client and per token (per process or isolate). */
   rateLimiter: RateLimiter;
   /**

@@ -43,6 +43,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
     it("starts empty, with the law's retention", async () => {
       const { body } = await getSettings();
       expect(body).toEqual({
+        webhooks: [],
         sendgrid: {
           apiKey: { set: false, setAt: null },
           webhookPublicKey: null,
@@ -253,7 +254,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       const settings = doc.paths["/v1/settings"];
       expect(settings?.get?.security).toEqual([{ bearer: [] }]);
       const patch = settings?.patch?.requestBody?.content["application/json"]?.schema;
-      expect(Object.keys(patch?.properties ?? {})).toEqual(["sendgrid", "retention"]);
+      expect(Object.keys(patch?.properties ?? {})).toEqual(["webhooks", "sendgrid", "retention"]);
       expect(Object.keys(patch?.properties?.sendgrid?.properties ?? {})).toEqual([
         "apiKey",
         "webhookPublicKey",

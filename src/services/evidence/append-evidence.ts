@@ -6,6 +6,7 @@ import { GENESIS } from "../../domain/proof/chain.js";
 import { linkEvidence } from "../../domain/proof/evidence-chain.js";
 import { entryText, evidenceEntry } from "../../domain/proof/log-entry.js";
 import type { Deps } from "../deps.js";
+import { anyWebhookEvent, webhookStatements } from "../outbound-webhooks/enqueue.js";
 import { appendToChain, type ChainHead, errorText } from "../proofs/append-to-chain.js";
 
 type EvidenceInsert = typeof evidence.$inferInsert;
@@ -23,6 +24,13 @@ export interface EvidencePlan<R> {
   /** Statements written after the events, in the same batch. */
   after?: BatchItem<"sqlite">[];
   result: R;
+  /**
+   * No outbound webhooks for these events: an import copies the tenant's own
+   * history into Grounds; its tools already know it.
+   */
+  quiet?: boolean;
+  /** An erasure's address as given: the batch removes it from the subject's row. */
+  erasedAddress?: string;
 }
 
 /** Rows per INSERT or UPDATE (one JSON parameter each: the statement's size stays constant). */
@@ -45,20 +53,22 @@ const ROWS_PER_STATEMENT = 1000;
  * they were stored, and records that it did (`chain_adoptions`): they are
  * tamper-evident from then on, and `GET /v1/integrity` says since when.
  */
-export function appendEvidence<R>(
+export async function appendEvidence<R>(
   deps: Deps,
   tenantId: string,
   plan: () => EvidencePlan<R> | Promise<EvidencePlan<R>>,
   retryOn: (error: unknown) => boolean = () => false,
 ): Promise<R> {
-  return appendToChain(
+  let notify = false;
+  const result = await appendToChain(
     deps,
     tenantId,
     "evidence",
     async (head, log) => {
       const adoption = head ? null : await adoptUnchained(deps, tenantId);
       const start = head ?? adoption?.head ?? { seq: 0, hash: GENESIS };
-      const { evidence: drafts, before = [], after = [], result } = await plan();
+      const planned = await plan();
+      const { evidence: drafts, before = [], after = [], result } = planned;
       for (const draft of drafts) {
         if (draft.tenantId !== tenantId) throw new Error("evidence of another tenant");
       }
@@ -78,6 +88,13 @@ export function appendEvidence<R>(
           deps.db.run(insertJsonRows(evidence, rows.slice(i, i + ROWS_PER_STATEMENT))),
         );
       }
+      // Outbound webhooks of the events, in the same batch (outbound-webhooks/enqueue.ts).
+      if (!planned.quiet) {
+        notify = anyWebhookEvent(drafts);
+        statements.push(
+          ...webhookStatements(deps, tenantId, rows, { erasedAddress: planned.erasedAddress }),
+        );
+      }
       statements.push(...after);
       const last = rows.at(-1);
       return {
@@ -91,6 +108,9 @@ export function appendEvidence<R>(
     // import's ids are derived from the event) after `plan` read.
     (error) => /UNIQUE constraint failed: evidence\.id/.test(errorText(error)) || retryOn(error),
   );
+  // Durable now: the runner may deliver at once (never awaited by the stop).
+  if (notify) deps.onWebhooksQueued?.();
+  return result;
 }
 
 /** Every column of the row (insertJsonRows writes each), unlinked. */

@@ -93,5 +93,6 @@ export async function eraseSubject(
         .values(dsrRequestRow(deps, tenantId, subject.subjectKey, "erasure", true)),
     ],
     result: recorded([tombstone]),
+    erasedAddress: email.trim(),
   }));
 }

@@ -372,6 +372,8 @@ async function writeBatch(
       evidence: newEvents,
       after,
       result: { imported, skipped, rejected: rejections.length },
+      // The tenant's own history: its tools are not told of it again by webhooks.
+      quiet: true,
     };
   });
 }

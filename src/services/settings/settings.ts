@@ -45,6 +45,8 @@ export async function tenantSendGridMapping(
  * write-only: for the API key, only whether one is set and since when.
  */
 export interface SettingsView {
+  /** Outbound webhooks: where the tenant's tools are told what recipients did. */
+  webhooks: { url: string; events: string[] }[];
   sendgrid: {
     apiKey: { set: boolean; setAt: string | null };
     webhookPublicKey: string | null;
@@ -70,6 +72,7 @@ export function settingsView(
 ): SettingsView {
   const setAt = row?.sendgridApiKeyCiphertext ? row.sendgridApiKeySetAt : null;
   return {
+    webhooks: row?.webhooks ?? [],
     sendgrid: {
       apiKey: {
         set: Boolean(row?.sendgridApiKeyCiphertext),

@@ -4,6 +4,7 @@ import { sealSecret } from "../../domain/secret-box.js";
 import { importPublicKey, normalisePublicKey } from "../../domain/sendgrid-signature.js";
 import { ProblemError, type ProblemField } from "../../problems.js";
 import type { Deps } from "../deps.js";
+import { newWebhookSecret, sealWebhookSecret } from "../outbound-webhooks/secret.js";
 import { loadTenant, type TenantRow } from "../tenant.js";
 import { listTopics } from "../topics.js";
 import {
@@ -18,6 +19,8 @@ import { apiKeyContext, loadSettingsRow, type SettingsView, settingsView } from 
 type MappingPatch = Record<string, string | null>;
 
 export interface SettingsPatch {
+  /** The whole list of outbound webhook endpoints; `null` removes them all. */
+  webhooks?: { url: string; events: string[] }[] | null | undefined;
   sendgrid?:
     | {
         /** Stored sealed; `null` removes it. */
@@ -183,6 +186,14 @@ export async function updateSettings(
       webhookPublicKey: publicKey === undefined ? (current?.webhookPublicKey ?? null) : publicKey,
       asmGroupTopics: merged(current?.asmGroupTopics ?? {}, sendgrid.asmGroups),
       categoryTopics: merged(current?.categoryTopics ?? {}, sendgrid.categories),
+      webhooks: patch.webhooks === undefined ? (current?.webhooks ?? []) : (patch.webhooks ?? []),
+      // The signing secret is made with the first endpoint, and kept
+      // (a rotation is POST /v1/webhooks/secret).
+      webhookSecretCiphertext:
+        current?.webhookSecretCiphertext ??
+        (patch.webhooks && patch.webhooks.length > 0
+          ? await sealWebhookSecret(deps, tenant.id, newWebhookSecret())
+          : null),
       updatedAt: now,
     };
     const upsert = deps.db
@@ -196,6 +207,10 @@ export async function updateSettings(
     if (retention.softOptInMonths !== undefined)
       tenantChanges.softOptInMonths = retention.softOptInMonths;
     const record = recordSettingsChange(deps, tenant.id, actor, [
+      ...fieldChange("/webhooks", current?.webhooks ?? [], row.webhooks),
+      ...(row.webhookSecretCiphertext !== (current?.webhookSecretCiphertext ?? null)
+        ? [secretChange("/webhookSecret", row.webhookSecretCiphertext)]
+        : []),
       ...(sealed === undefined ? [] : [secretChange("/sendgrid/apiKey", sealed)]),
       ...fieldChange(
         "/sendgrid/webhookPublicKey",
