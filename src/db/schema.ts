@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import {
   index,
   integer,
@@ -6,6 +7,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import type { TopicTranslations } from "../domain/topic.js";
 // Types only: what the JSON columns of a message hold (no runtime import).
 import type { Composition, SendRequest } from "../services/messages/compose.js";
 
@@ -76,6 +78,11 @@ export const topics = sqliteTable(
     class: text("class", { enum: ["marketing", "service"] }).notNull(),
     categories: text("categories", { mode: "json" }).$type<string[]>().notNull(),
     serviceBasis: text("service_basis", { enum: ["contract", "legal-obligation"] }),
+    /** Name and description per locale (`{"cs": {"name": …, "description": …}}`). */
+    translations: text("translations", { mode: "json" })
+      .$type<TopicTranslations>()
+      .notNull()
+      .default(sql`'{}'`),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.id] })],

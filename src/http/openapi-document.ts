@@ -140,6 +140,9 @@ export const EXAMPLES: Readonly<Record<string, unknown>> = {
     description: "A monthly letter on caring for your glasses.",
     class: "marketing",
     categories: ["accessories"],
+    translations: {
+      cs: { name: "Tipy pro vaše brýle", description: "Měsíční dopis o péči o brýle." },
+    },
   },
   "post /v1/consents": {
     email: EMAIL,

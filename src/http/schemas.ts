@@ -154,6 +154,12 @@ export const CreatedKeySchema = v.object({
   expiresAt: v.nullable(v.string()),
 });
 
+/** A topic's name and description in one locale (LOCALES: `en`, `cs`). */
+const TopicTranslation = v.strictObject({
+  name: Text(200),
+  description: v.optional(v.pipe(v.string(), v.maxLength(2000))),
+});
+
 export const DefineTopicBody = v.strictObject({
   id: TopicId,
   name: Text(200),
@@ -161,6 +167,14 @@ export const DefineTopicBody = v.strictObject({
   class: v.picklist(TOPIC_CLASSES),
   categories: v.optional(v.array(Text(100))),
   serviceBasis: v.optional(v.picklist(["contract", "legal-obligation"])),
+  /**
+   * `name` and `description` per locale the recipient pages and footers
+   * speak (`en`, `cs`); a locale without one falls back to `name` and
+   * `description`.
+   */
+  translations: v.optional(
+    v.strictObject({ en: v.optional(TopicTranslation), cs: v.optional(TopicTranslation) }),
+  ),
 });
 
 export const ConsentBody = v.strictObject({

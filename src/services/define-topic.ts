@@ -1,5 +1,5 @@
 import { topics } from "../db/schema.js";
-import type { Topic } from "../domain/topic.js";
+import type { Topic, TopicTranslations } from "../domain/topic.js";
 import type { ServiceBasis, TopicClass } from "../domain/vocabulary.js";
 import { ProblemError } from "../problems.js";
 import type { Deps } from "./deps.js";
@@ -12,6 +12,7 @@ export interface DefineTopicInput {
   class: TopicClass;
   categories?: string[] | undefined;
   serviceBasis?: ServiceBasis | undefined;
+  translations?: TopicTranslations | undefined;
 }
 
 /**
@@ -34,6 +35,7 @@ export async function defineTopic(
     class: input.class,
     categories: [...new Set((input.categories ?? []).map((c) => c.trim()))],
     serviceBasis: input.class === "service" ? (input.serviceBasis ?? "contract") : null,
+    translations: input.translations ?? {},
     createdAt: deps.clock(),
   };
   const inserted = await deps.db.insert(topics).values(row).onConflictDoNothing().returning();

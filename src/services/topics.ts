@@ -14,6 +14,7 @@ export function toTopic(row: TopicRow): Topic {
     class: row.class,
     categories: row.categories,
     serviceBasis: row.class === "service" ? (row.serviceBasis ?? "contract") : null,
+    translations: row.translations,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as v from "valibot";
+import { topicInLocale } from "../../domain/topic.js";
 import type { Deps } from "../../services/deps.js";
 import { confirmSubscription } from "../../services/subscriptions/confirm-subscription.js";
 import {
@@ -165,6 +166,11 @@ function renderConfirmation(
   return sendPage(
     c,
     200,
-    ConfirmPage({ locale, tenant: link.tenant, topics: link.topics, status }),
+    ConfirmPage({
+      locale,
+      tenant: link.tenant,
+      topics: link.topics.map((topic) => topicInLocale(topic, locale)),
+      status,
+    }),
   );
 }

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { topicInLocale } from "../../domain/topic.js";
 import type { Deps } from "../../services/deps.js";
 import {
   changePreferences,
@@ -97,7 +98,7 @@ export function unsubscribeRoutes(deps: Deps) {
           const t = TEXT[locale];
           const status =
             action.kind === "unsubscribe"
-              ? t.unsubscribed(link.topic.name)
+              ? t.unsubscribed(topicInLocale(link.topic, locale).name)
               : action.kind === "unsubscribe-all"
                 ? t.unsubscribedAll
                 : change.recorded.length > 0
@@ -141,7 +142,11 @@ async function oneClick(deps: Deps, c: Context, locale: Locale): Promise<Respons
       });
     }
     await oneClickUnsubscribe(deps, link, sourceOf(deps, c));
-    return c.text(TEXT[locale].oneClickDone(link.topic.name), 200, TEXT_HEADERS);
+    return c.text(
+      TEXT[locale].oneClickDone(topicInLocale(link.topic, locale).name),
+      200,
+      TEXT_HEADERS,
+    );
   } catch (error) {
     // Not recorded: say so, so that the mailbox provider tries again.
     console.error("[grounds] one-click unsubscribe:", error);
@@ -160,7 +165,10 @@ function actionOf(
     case "unsubscribe":
       return {
         kind: "unsubscribe",
-        wording: { version, text: unsubscribeWordingText(locale, legalName, link.topic.name) },
+        wording: {
+          version,
+          text: unsubscribeWordingText(locale, legalName, topicInLocale(link.topic, locale).name),
+        },
       };
     case "unsubscribe-all":
       return {
@@ -172,8 +180,14 @@ function actionOf(
       return {
         kind: "save",
         receive: ticked === undefined ? [] : Array.isArray(ticked) ? ticked : [ticked],
-        grantWording: (topic) => ({ version, text: grantWordingText(locale, legalName, topic) }),
-        objectionWording: (topic) => ({ version, text: objectionWordingText(locale, topic) }),
+        grantWording: (topic) => ({
+          version,
+          text: grantWordingText(locale, legalName, topicInLocale(topic, locale)),
+        }),
+        objectionWording: (topic) => ({
+          version,
+          text: objectionWordingText(locale, topicInLocale(topic, locale)),
+        }),
       };
     }
     default:
@@ -194,8 +208,9 @@ function renderPage(
     PreferencesPage({
       locale,
       tenant: link.tenant,
-      topic: link.topic,
-      topics: state.topics,
+      // Names and descriptions in the page's language (the tenant's translations, else the default).
+      topic: topicInLocale(link.topic, locale),
+      topics: state.topics.map((p) => ({ ...p, topic: topicInLocale(p.topic, locale) })),
       blocked: state.blocked,
       status,
     }),

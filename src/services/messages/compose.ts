@@ -7,7 +7,7 @@ import {
   recipientSubstitutions,
   type SenderIdentity,
 } from "../../domain/compliance/index.js";
-import type { Topic } from "../../domain/topic.js";
+import { type Topic, topicInLocale } from "../../domain/topic.js";
 import { signUnsubscribeToken } from "../../domain/unsubscribe-token.js";
 import type { Basis } from "../../domain/vocabulary.js";
 import type {
@@ -107,7 +107,13 @@ export interface Composition {
  * with a problem (header injection, an unverified From domain, a missing
  * sender identity or content) before anything is written or sent.
  */
-export function composeFor(tenant: TenantRow, topic: Topic, request: SendRequest): Composition {
+export function composeFor(
+  tenant: TenantRow,
+  defaultTopic: Topic,
+  request: SendRequest,
+): Composition {
+  // The footer names the topic in the message's language (its translation, else its name).
+  const topic = topicInLocale(defaultTopic, request.locale ?? "en");
   const message: ComposedMessage = composeMessage({
     identity: identityOf(tenant),
     topic,

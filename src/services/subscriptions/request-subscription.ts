@@ -7,6 +7,7 @@ import { decide } from "../../domain/decision/decide.js";
 import { sha256Hex } from "../../domain/digest.js";
 import { newId } from "../../domain/ids.js";
 import { isoTime } from "../../domain/time.js";
+import { topicInLocale } from "../../domain/topic.js";
 import { ProblemError } from "../../problems.js";
 import type { Deps } from "../deps.js";
 import {
@@ -114,7 +115,7 @@ export async function requestSubscription(
   // In the language the person subscribed in: the confirm template, its
   // subject, the list of topics ("Tips and Lens deals", "Tipy a Slevy").
   const topicName = new Intl.ListFormat(locale, { type: "conjunction" }).format(
-    topics.map((t) => t.name.trim()),
+    topics.map((t) => topicInLocale(t, locale).name.trim()),
   );
   const request: SendRequest = {
     topic: first.id,

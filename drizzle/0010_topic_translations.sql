@@ -1,0 +1,1 @@
+ALTER TABLE `topics` ADD `translations` text DEFAULT '{}' NOT NULL;
