@@ -400,7 +400,9 @@ export const imports = sqliteTable(
     tenantId: text("tenant_id")
       .notNull()
       .references(() => tenants.id),
-    format: text("format", { enum: ["csv", "ndjson", "mailchimp", "listmonk"] }).notNull(),
+    format: text("format", {
+      enum: ["csv", "ndjson", "mailchimp", "listmonk", "sendgrid"],
+    }).notNull(),
     /** How to read the file: default topics, default row type, column map. */
     options: text("options", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     status: text("status", {

@@ -16,6 +16,7 @@ const options = {
   type: { type: "string" },
   map: { type: "string", multiple: true },
   subscription: { type: "string" },
+  list: { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -80,6 +81,8 @@ Options:
   --type TYPE             csv, ndjson: the type of rows that name none:
                           consent (default), customer, objection, suppression
   --map FIELD:COLUMN      csv: read FIELD from COLUMN (repeat for more)
+  --list LIST             sendgrid: the suppression list the file is (global-unsubscribes,
+                          group-unsubscribes, bounces, blocks, spam-reports, invalid-emails)
   --subscription STATUS   listmonk: the subscription status the export was
                           filtered by: confirmed (default) or unsubscribed
   --json                  print the job as GET /v1/imports/{id} answers it
@@ -104,6 +107,7 @@ Example:
         type: values.type,
         map: values.map,
         subscription: values.subscription,
+        list: values.list,
       },
       {},
     );
@@ -130,6 +134,7 @@ Example:
           ...(parameters.type ? { type: parameters.type } : {}),
           ...(parameters.map ? { map: parameters.map } : {}),
           ...(parameters.subscription ? { subscription: parameters.subscription } : {}),
+          ...(parameters.list ? { list: parameters.list } : {}),
         },
       },
       body,

@@ -46,7 +46,7 @@ export function importRoutes(deps: Deps) {
         summary: "Import a file of evidence",
         description: [
           "The file is the body, streamed (up to 1 GiB): `format=mailchimp` (an audience export: subscribed, unsubscribed or cleaned members), `listmonk` (a subscriber export), `csv` (the documented columns) or `ndjson` (one evidence write per line, with `type`).",
-          "`topics` (comma-separated) are the topics the file's consents are to, where a row names none. `type` is the row type where a row has none (csv, ndjson); `map=field:Column` maps a CSV column onto a field (repeatable); `subscription=confirmed|unsubscribed` says which listmonk export it is.",
+          "`topics` (comma-separated) are the topics the file's consents are to, where a row names none. `type` is the row type where a row has none (csv, ndjson); `map=field:Column` maps a CSV column onto a field (repeatable); `subscription=confirmed|unsubscribed` says which listmonk export it is; `format=sendgrid&list=global-unsubscribes|group-unsubscribes|bounces|blocks|spam-reports|invalid-emails` reads one of SendGrid's suppression exports (docs/imports.md).",
           "Answers `202 {id}` once the file is stored; `GET /v1/imports/{id}` follows the job. Every event is recorded with method `import` and its original time; importing a file again adds nothing.",
         ].join("\n\n"),
         tag: "Evidence",
@@ -70,6 +70,7 @@ export function importRoutes(deps: Deps) {
           ...(query.type ? { type: query.type } : {}),
           ...(query.map ? { map: query.map } : {}),
           ...(query.subscription ? { subscription: query.subscription } : {}),
+          ...(query.list ? { list: query.list } : {}),
         };
         const { view, replayed } = await receiveImport(
           deps,

@@ -8,6 +8,7 @@ import type { Topic } from "../../domain/topic.js";
 import { ALL_MARKETING } from "../../domain/vocabulary.js";
 import type { EvidenceInsert, SubjectFactsInput } from "../evidence/rows.js";
 import { sourcePersonal } from "../evidence/rows.js";
+import { sendGridMapper } from "./formats/sendgrid.js";
 import type { FileRecord } from "./read.js";
 import {
   firstIssue,
@@ -16,6 +17,7 @@ import {
   type ImportRowInput,
   ImportRowSchema,
   type ImportRowType,
+  type SendGridList,
 } from "./row-schemas.js";
 
 /**
@@ -37,6 +39,8 @@ export interface ImportOptions {
   map?: Record<string, string> | undefined;
   /** listmonk: the subscription status the export was filtered by. */
   subscription?: "confirmed" | "unsubscribed" | undefined;
+  /** sendgrid: which of SendGrid's suppression lists the file is. */
+  list?: SendGridList | undefined;
 }
 
 export interface ImportContext {
@@ -45,6 +49,8 @@ export interface ImportContext {
   options: ImportOptions;
   /** The tenant's topics, by id. */
   topics: ReadonlyMap<string, Topic>;
+  /** The tenant's SendGrid ASM group → topic mapping (settings). */
+  asmGroups?: Readonly<Record<string, string>> | undefined;
   now: number;
 }
 
@@ -84,7 +90,7 @@ class RowRefused extends Error {
   override name = "RowRefused";
 }
 
-const refuse = (reason: string): never => {
+export const refuse = (reason: string): never => {
   throw new RowRefused(reason);
 };
 
@@ -95,14 +101,18 @@ const REPLACEMENT_CHARACTER = "\uFFFD";
  * happened"): a few minutes of clock skew between the exporting tool and the
  * gateway, and nothing before 1990 (earlier dates are artefacts: epoch zero).
  */
-function checkTime(ctx: ImportContext, at: number, field: string): number {
+export function checkTime(ctx: ImportContext, at: number, field: string): number {
   if (at > ctx.now + CLOCK_SKEW_MS) refuse(`${field}: lies in the future`);
   if (at < EARLIEST_EVIDENCE) refuse(`${field}: an implausible date (before 1990)`);
   return at;
 }
 
 /** An optional time column: undefined when empty, refused when not a real time. */
-function timeOf(ctx: ImportContext, text: string | undefined, field: string): number | undefined {
+export function timeOf(
+  ctx: ImportContext,
+  text: string | undefined,
+  field: string,
+): number | undefined {
   if (text === undefined || text === "") return undefined;
   const reading = readInstant(text);
   if (!reading.ok) {
@@ -114,12 +124,12 @@ function timeOf(ctx: ImportContext, text: string | undefined, field: string): nu
   return checkTime(ctx, reading.at, field);
 }
 
-function checkEmail(email: string, field: string): string {
+export function checkEmail(email: string, field: string): string {
   if (!isValidAddress(email)) refuse(`${field}: not a valid e-mail address`);
   return email.trim();
 }
 
-function topicHint(id: string): string {
+export function topicHint(id: string): string {
   // Only an id-shaped value is repeated: a reason never echoes free text.
   return /^[a-z0-9][a-z0-9._-]{0,63}$/.test(id) ? ` "${id}"` : "";
 }
@@ -189,7 +199,7 @@ function consentEvents(ctx: ImportContext, c: ConsentFacts): ImportEvent[] {
   }));
 }
 
-function objectionEvents(
+export function objectionEvents(
   ctx: ImportContext,
   topics: string[],
   at: number,
@@ -206,7 +216,7 @@ function objectionEvents(
   }));
 }
 
-function suppressionEvent(
+export function suppressionEvent(
   ctx: ImportContext,
   reason: string,
   at: number | undefined,
@@ -225,7 +235,7 @@ function suppressionEvent(
 }
 
 /** Wraps a mapper so a refusal becomes a refused row, and unreadable records are refused too. */
-function guarded(map: (record: FileRecord) => ImportRow): RowMapper {
+export function guarded(map: (record: FileRecord) => ImportRow): RowMapper {
   return (record) => {
     if (record.error !== undefined) return { line: record.line, ok: false, reason: record.error };
     try {
@@ -246,7 +256,7 @@ function headerKey(name: string): string {
 }
 
 /** Reads the fields of one CSV row by column, refusing mis-encoded text in any column read. */
-function columnReader(header: readonly string[], fields: readonly string[]) {
+export function columnReader(header: readonly string[], fields: readonly string[]) {
   if (fields.length !== header.length) {
     refuse(
       `has ${fields.length} fields where the header has ${header.length} (an unquoted comma or line break?)`,
@@ -262,7 +272,7 @@ function columnReader(header: readonly string[], fields: readonly string[]) {
   };
 }
 
-function indexOf(header: readonly string[], ...names: string[]): number | undefined {
+export function indexOf(header: readonly string[], ...names: string[]): number | undefined {
   const keys = names.map(headerKey);
   const index = header.findIndex((name) => keys.includes(headerKey(name)));
   return index === -1 ? undefined : index;
@@ -659,5 +669,7 @@ export function mapperFor(ctx: ImportContext, header: readonly string[] | null):
       return mailchimpMapper(header ?? [], ctx);
     case "listmonk":
       return listmonkMapper(header ?? [], ctx);
+    case "sendgrid":
+      return sendGridMapper(header ?? [], ctx);
   }
 }

@@ -118,6 +118,12 @@ async function checkOptions(
   if (options.type !== undefined && format !== "csv" && format !== "ndjson") {
     throw invalid("/query/type", "only for format csv or ndjson");
   }
+  if (format === "sendgrid" && options.list === undefined) {
+    throw invalid("/query/list", "required: which SendGrid suppression list the file is");
+  }
+  if (options.list !== undefined && format !== "sendgrid") {
+    throw invalid("/query/list", "only for format sendgrid");
+  }
   if (options.subscription !== undefined && format !== "listmonk") {
     throw invalid("/query/subscription", "only for format listmonk");
   }

@@ -16,6 +16,7 @@ import {
   type SubjectFactsInput,
   type SubjectRef,
 } from "../evidence/rows.js";
+import { tenantSendGridMapping } from "../settings/settings.js";
 import { erasedAtOf, inJsonArray } from "../subject-facts.js";
 import { listTopics } from "../topics.js";
 import { yieldToOtherWork } from "../yield-to-other-work.js";
@@ -121,6 +122,9 @@ export async function processImport(
     format: job.format,
     options: job.options as unknown as ImportOptions,
     topics: new Map((await listTopics(deps, job.tenantId)).map((t) => [t.id, t])),
+    ...(job.format === "sendgrid"
+      ? { asmGroups: (await tenantSendGridMapping(deps, job.tenantId)).asmGroups }
+      : {}),
     now: deps.clock(),
   };
   const totals: ImportProgress = {

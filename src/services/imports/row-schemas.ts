@@ -18,7 +18,18 @@ import {
  * wording shown may be known by version only.
  */
 
-export const IMPORT_FORMATS = ["csv", "ndjson", "mailchimp", "listmonk"] as const;
+export const IMPORT_FORMATS = ["csv", "ndjson", "mailchimp", "listmonk", "sendgrid"] as const;
+
+/** The suppression lists SendGrid exports (`format=sendgrid&list=…`). */
+export const SENDGRID_LISTS = [
+  "global-unsubscribes",
+  "group-unsubscribes",
+  "bounces",
+  "blocks",
+  "spam-reports",
+  "invalid-emails",
+] as const;
+export type SendGridList = (typeof SENDGRID_LISTS)[number];
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 export const IMPORT_ROW_TYPES = ["consent", "customer", "objection", "suppression"] as const;
@@ -142,4 +153,5 @@ export const ImportParameters = v.object({
     ),
   ),
   subscription: v.optional(v.picklist(["confirmed", "unsubscribed"])),
+  list: v.optional(v.picklist(SENDGRID_LISTS, `must be one of ${SENDGRID_LISTS.join(", ")}`)),
 });
