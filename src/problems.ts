@@ -90,6 +90,11 @@ export const PROBLEMS = {
     title: "Too many confirmation requests for this address; try again later",
   },
   internal: { status: 500, title: "Something went wrong on our side" },
+  // Storage that cannot take a write now (locked, read-only, full, failing): retry after Retry-After.
+  "storage-unavailable": {
+    status: 503,
+    title: "Storage is unavailable for the moment; nothing was recorded, try again",
+  },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemType = keyof typeof PROBLEMS;

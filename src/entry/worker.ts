@@ -11,6 +11,7 @@ import { chooseProvider } from "../adapters/choose-provider.js";
 import { createOutboxProvider } from "../adapters/outbox.js";
 import { createFetchSendGridProvider } from "../adapters/sendgrid-fetch.js";
 import { readConfig } from "../config.js";
+import { loggableError } from "../db/errors.js";
 import * as schema from "../db/schema.js";
 import { confirmTokenKey } from "../domain/confirm-token.js";
 import { deriveKey, keyedHasher, sha256Hex } from "../domain/digest.js";
@@ -216,7 +217,9 @@ export default {
         await deliverQueuedChunk(deps, job);
         message.ack();
       } catch (error) {
-        console.error(`[grounds] chunk ${job.chunk} of ${job.messageId} will be retried:`, error);
+        console.error(
+          `[grounds] chunk ${job.chunk} of ${job.messageId} will be retried: ${loggableError(error)}`,
+        );
         message.retry();
       }
     }

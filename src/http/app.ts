@@ -66,7 +66,7 @@ export function createApp(deps: Deps) {
   app.use("/v3/*", sendLimit);
   app.use("/docs", withHeaders(DOCS_HEADERS));
   app.route("/", startRoutes(deps));
-  app.route("/", metaRoutes());
+  app.route("/", metaRoutes(deps));
   app.route("/", docsRoutes());
   app.route("/", tenantRoutes(deps));
   app.route("/", keyRoutes(deps));

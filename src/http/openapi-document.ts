@@ -50,8 +50,8 @@ const SEND_PROBLEMS: readonly ProblemType[] = [
 /**
  * The problem types of each operation beyond `invalid-request`,
  * `unauthenticated`/`forbidden` (secured operations), the idempotency
- * problems (writes that honour `Idempotency-Key`) and `internal`, which
- * every operation may answer.
+ * problems (writes that honour `Idempotency-Key`), `storage-unavailable`
+ * and `internal`, which every operation may answer.
  */
 const OPERATION_PROBLEMS: Readonly<Record<string, readonly ProblemType[]>> = {
   "post /v1/tenants": BODY_PROBLEMS,
@@ -227,6 +227,8 @@ function problemsOf(key: string, op: Operation): ProblemType[] {
     for (const p of ["idempotency-key-in-use", "idempotency-key-reused"] as const) found.add(p);
   }
   for (const p of OPERATION_PROBLEMS[key] ?? []) found.add(p);
+  // Storage that takes no write now (read-only, full, locked): any operation, with Retry-After.
+  found.add("storage-unavailable");
   found.add("internal");
   return [...found];
 }

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { loggableError, storageFaultOf } from "../db/errors.js";
 import {
   PROBLEMS,
   ProblemError,
@@ -7,6 +8,18 @@ import {
   type ProblemType,
   problemTypeUri,
 } from "../problems.js";
+
+/**
+ * How long a client should wait after a storage fault (RFC 9110 §10.2.3): a
+ * lock clears in milliseconds, an operator frees a disk in minutes; a few
+ * seconds keeps a mailbox provider's one-click retry from hammering.
+ */
+export const STORAGE_RETRY_AFTER_SECONDS = 5;
+
+/** Where an error was thrown, without its message (which may quote addresses). */
+export function stackOf(error: Error): string {
+  return (error.stack ?? "").split("\n").slice(1).join("\n");
+}
 
 /** The body of an RFC 9457 problem answer. */
 export interface ProblemBody {
@@ -60,6 +73,14 @@ export function renderError(error: Error, c: Context): Response {
     if (error.status === 401) return problemResponse("unauthenticated");
     return problemResponse(error.status >= 500 ? "internal" : "invalid-request");
   }
-  console.error(`[grounds] ${c.req.method} ${new URL(c.req.url).pathname}:`, error);
+  // The route's pattern, not its path: a path may hold an address (/v1/subjects/{email}).
+  const where = `${c.req.method} ${c.req.routePath}`;
+  if (storageFaultOf(error)) {
+    console.error(`[grounds] ${where}: storage unavailable: ${loggableError(error)}`);
+    return problemResponse("storage-unavailable", {
+      headers: { "retry-after": String(STORAGE_RETRY_AFTER_SECONDS) },
+    });
+  }
+  console.error(`[grounds] ${where}: ${loggableError(error)}`, stackOf(error));
   return problemResponse("internal");
 }

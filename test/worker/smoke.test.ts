@@ -100,10 +100,10 @@ describe("the Worker in workerd", () => {
     expect(worker.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  it("answers GET /healthz", async () => {
+  it("answers GET /healthz, having written to the database", async () => {
     const res = await worker.fetch("/healthz");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok" });
+    expect(await res.json()).toEqual({ status: "ok", database: { writable: true } });
   });
 
   it("creates a tenant with the operator token (and refuses one without it)", async () => {

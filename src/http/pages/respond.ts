@@ -2,7 +2,9 @@ import type { Context } from "hono";
 import { html } from "hono/html";
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { loggableError, storageFaultOf } from "../../db/errors.js";
 import type { Deps } from "../../services/deps.js";
+import { STORAGE_RETRY_AFTER_SECONDS } from "../problem.js";
 import { type Locale, pageLocale, TEXT } from "./i18n.js";
 import { NoticePage, PAGE_HEADERS } from "./layout.js";
 
@@ -35,8 +37,16 @@ export function tooMany(c: Context, locale: Locale, retryAfterSeconds: number): 
 }
 
 export function failed(c: Context, locale: Locale, error: unknown): Promise<Response> {
-  console.error(`[grounds] ${c.req.method} ${c.req.routePath}:`, error);
   const t = TEXT[locale];
+  if (storageFaultOf(error)) {
+    console.error(
+      `[grounds] ${c.req.method} ${c.req.routePath}: storage unavailable: ${loggableError(error)}`,
+    );
+    return sendPage(c, 503, NoticePage({ locale, title: t.errorTitle, body: t.errorBody }), {
+      "retry-after": String(STORAGE_RETRY_AFTER_SECONDS),
+    });
+  }
+  console.error(`[grounds] ${c.req.method} ${c.req.routePath}: ${loggableError(error)}`);
   return sendPage(c, 500, NoticePage({ locale, title: t.errorTitle, body: t.errorBody }));
 }
 

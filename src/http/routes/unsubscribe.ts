@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { loggableError, storageFaultOf } from "../../db/errors.js";
 import { topicInLocale } from "../../domain/topic.js";
 import type { Deps } from "../../services/deps.js";
 import {
@@ -37,6 +38,7 @@ import {
   sendPage,
   tokenKeyOf,
 } from "../pages/respond.js";
+import { STORAGE_RETRY_AFTER_SECONDS } from "../problem.js";
 
 /**
  * `/u/{token}` (DESIGN §5): the page behind every unsubscribe link, and the
@@ -148,8 +150,15 @@ async function oneClick(deps: Deps, c: Context, locale: Locale): Promise<Respons
       TEXT_HEADERS,
     );
   } catch (error) {
-    // Not recorded: say so, so that the mailbox provider tries again.
-    console.error("[grounds] one-click unsubscribe:", error);
+    // Not recorded: say so, so that the mailbox provider tries again — after
+    // Retry-After when storage is only unavailable for now.
+    console.error(`[grounds] one-click unsubscribe: ${loggableError(error)}`);
+    if (storageFaultOf(error)) {
+      return c.text("Service Unavailable", 503, {
+        ...TEXT_HEADERS,
+        "retry-after": String(STORAGE_RETRY_AFTER_SECONDS),
+      });
+    }
     return c.text("Internal Server Error", 500, TEXT_HEADERS);
   }
 }

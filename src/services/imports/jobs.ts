@@ -1,4 +1,5 @@
 import { and, asc, eq, gt } from "drizzle-orm";
+import { storageFaultOf } from "../../db/errors.js";
 import { importChunks, importRejections, imports } from "../../db/schema.js";
 import { newId } from "../../domain/ids.js";
 import { ProblemError } from "../../problems.js";
@@ -243,8 +244,12 @@ export async function receiveImport(
     await store();
   } catch (error) {
     await reader.cancel().catch(() => {});
-    await discard(deps, id, "the upload did not complete");
+    // Under a storage fault the discard may fail too; the job then stays
+    // `receiving`, which nothing processes.
+    await discard(deps, id, "the upload did not complete").catch(() => {});
     if (error instanceof ProblemError) throw error;
+    // Storage that took no write is ours, not the client's: 503 + Retry-After.
+    if (storageFaultOf(error)) throw error;
     throw new ProblemError("invalid-request", { detail: "The upload was interrupted." });
   }
   if (chars === 0) {
