@@ -7,6 +7,7 @@ import type { Deps } from "../../services/deps.js";
 import { requireScope } from "../auth.js";
 import type { AppEnv } from "../env.js";
 import { documented } from "../openapi.js";
+import { decodeCursor, PageQueryFields, pageOf } from "../pagination.js";
 import { outboxHeaders, withHeaders } from "../security-headers.js";
 import { validate } from "../validate.js";
 
@@ -15,7 +16,9 @@ const OutboxQuery = v.object({
     v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(500)),
     "50",
   ),
+  /** Older than this id: the paging of before `cursor` (kept for clients that use it). */
   before: v.optional(v.string()),
+  cursor: PageQueryFields.cursor,
 });
 
 /**
@@ -30,24 +33,27 @@ export function outboxRoutes(deps: Deps) {
       documented({
         summary: "Messages in the local outbox",
         description:
-          "When no SendGrid key is set, messages are kept here instead of being delivered: one per recipient, rendered as sent, newest first. `before` pages by id.",
+          "When no SendGrid key is set, messages are kept here instead of being delivered: one per recipient, rendered as sent, newest first. Paginated like every list: `limit` (default 50 here) and `cursor` → `nextCursor`; `before` (an id) still works as it did.",
         tag: "Sending",
         auth: "send",
       }),
       requireScope(deps, "send"),
       validate("query", OutboxQuery),
       async (c) => {
-        const { limit, before } = c.req.valid("query");
+        const { limit, before, cursor } = c.req.valid("query");
+        const [after] = decodeCursor(cursor, ["string"]) ?? [before];
         const rows = await readTenantOutbox(deps.db, c.var.principal.tenant.id, {
-          limit,
-          before,
+          limit: limit + 1,
+          before: after === undefined ? undefined : String(after),
         });
+        const page = pageOf(rows, limit, (row) => [row.id]);
         return c.json({
           provider: deps.provider.name,
-          messages: rows.map(({ tenantId: _tenant, createdAt, ...row }) => ({
+          messages: page.items.map(({ tenantId: _tenant, createdAt, ...row }) => ({
             ...row,
             createdAt: new Date(createdAt).toISOString(),
           })),
+          nextCursor: page.nextCursor,
         });
       },
     )

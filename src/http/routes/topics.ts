@@ -6,6 +6,7 @@ import { requireScope } from "../auth.js";
 import type { AppEnv } from "../env.js";
 import { idempotent } from "../idempotency.js";
 import { documented } from "../openapi.js";
+import { decodeCursor, PageQuery, pageOf } from "../pagination.js";
 import { DefineTopicBody } from "../schemas.js";
 import { validate } from "../validate.js";
 
@@ -29,8 +30,23 @@ export function topicRoutes(deps: Deps) {
     )
     .get(
       "/v1/topics",
-      documented({ summary: "List topics", tag: "Topics", auth: "admin" }),
+      documented({
+        summary: "List topics",
+        tag: "Topics",
+        auth: "admin",
+        description:
+          "The tenant's topics, by id. Paginated like every list: `limit` and `cursor` → `nextCursor`.",
+      }),
       requireScope(deps, "admin"),
-      async (c) => c.json({ topics: await listTopics(deps, c.var.principal.tenant.id) }),
+      validate("query", PageQuery),
+      async (c) => {
+        const { limit, cursor } = c.req.valid("query");
+        const [after] = decodeCursor(cursor, ["string"]) ?? [];
+        // A tenant has few topics: read whole, by id, and cut.
+        const all = await listTopics(deps, c.var.principal.tenant.id);
+        const rest = after === undefined ? all : all.filter((topic) => topic.id > String(after));
+        const page = pageOf(rest.slice(0, limit + 1), limit, (topic) => [topic.id]);
+        return c.json({ topics: page.items, nextCursor: page.nextCursor });
+      },
     );
 }
