@@ -2,6 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import {
   dsrRequests,
   evidence,
+  idempotencyKeys,
   justifications,
   messages,
   outbox,
@@ -43,6 +44,18 @@ export async function eraseSubject(
   // The tombstone is appended to the evidence chain in the same batch; the
   // personal part cleared here is outside every hash (DESIGN §6).
   const before = [
+    // Stored answers replayed for an Idempotency-Key (24 h) may quote the
+    // address (a send's results, an access request): they go, and the key
+    // with them — a retry after erasure is a new request. Matched on the
+    // lower-cased text, as addresses are compared (ASCII case folding).
+    deps.db
+      .delete(idempotencyKeys)
+      .where(
+        and(
+          eq(idempotencyKeys.tenantId, tenantId),
+          sql`instr(lower(${idempotencyKeys.body}), ${normaliseAddress(email)}) > 0`,
+        ),
+      ),
     deps.db.update(evidence).set({ personal: null }).where(ofSubject(evidence)),
     deps.db
       .update(subjects)
