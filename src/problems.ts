@@ -18,6 +18,10 @@ export const PROBLEMS = {
     status: 409,
     title: "The tenant's last active admin key cannot be revoked",
   },
+  "message-not-cancellable": {
+    status: 409,
+    title: "Nothing of this message is left to cancel: it has been handed to the provider",
+  },
   "idempotency-key-in-use": {
     status: 409,
     title: "A request with this Idempotency-Key is still being processed",

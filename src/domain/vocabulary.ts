@@ -18,6 +18,10 @@ export const REASONS = [
   "minor",
   "no-basis",
   "invalid-address",
+  // Not a decision rule: the sender cancelled the message before it was
+  // handed to the provider (DELETE /v1/messages/{id}); the superseding
+  // justification says so.
+  "cancelled",
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

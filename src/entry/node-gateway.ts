@@ -19,6 +19,7 @@ import { createApp } from "../http/app.js";
 import { problemResponse, renderError } from "../http/problem.js";
 import { backgroundTasks } from "../services/background.js";
 import type { Deps } from "../services/deps.js";
+import { deliveryWorker } from "../services/messages/delivery-worker.js";
 import { operatorCredential } from "../services/operator-credential.js";
 import { runWebhookDeliveries } from "../services/outbound-webhooks/run-deliveries.js";
 import { fixedWindowLimiter } from "../services/rate-limiter.js";
@@ -188,6 +189,9 @@ export async function createNodeGateway(
     background.run(webhookRunner);
   };
   deps.onWebhooksQueued = runWebhooks;
+  // Delivery leaves the request (DESIGN §7): a send wakes the worker over the database.
+  const deliveries = deliveryWorker(deps);
+  deps.wakeDelivery = deliveries.wake;
   return {
     app: createApp(deps),
     deps,
@@ -195,7 +199,9 @@ export async function createNodeGateway(
     runWebhooks,
     generatedOperatorToken: operator.generated,
     close,
-    /** Settles when the work started after answers (imports) has. */
+    /** The delivery worker: `wake` hands over what is due (node.ts wakes it on a timer too). */
+    deliveries,
+    /** Settles when the work started after answers (imports, deliveries) has. */
     idle: background.idle,
   };
 }

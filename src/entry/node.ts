@@ -16,6 +16,10 @@ gateway.deps.runInBackground?.(resumeInterruptedSends(gateway.deps));
 // Evidence stored before the evidence chain existed is chained now, not at
 // its tenant's next write (docs/proof-log.md).
 gateway.deps.runInBackground?.(adoptUnchainedEvidence(gateway.deps));
+// The delivery queue over the database: chunks waiting out a provider outage
+// become due, unknown outcomes are settled from the provider's events.
+const DELIVERY_INTERVAL_MS = 5_000;
+const deliveries = setInterval(() => gateway.deliveries.wake(), DELIVERY_INTERVAL_MS);
 // Scheduled sends (`sendAt`) go when due; they are in the database, so a
 // restart loses none.
 const SCHEDULER_INTERVAL_MS = 15_000;
@@ -54,6 +58,7 @@ const server = serve({ fetch: withStaticAssets(gateway.app).fetch, port: config.
 
 function shutdown() {
   clearInterval(scheduler);
+  clearInterval(deliveries);
   clearInterval(retention);
   clearInterval(anchoring);
   clearInterval(webhooks);

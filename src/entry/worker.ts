@@ -27,6 +27,7 @@ import {
   sweepStaleChunks,
 } from "../services/messages/queued-chunks.js";
 import { runDueMessages } from "../services/messages/run-due-messages.js";
+import { settleUnknownChunks } from "../services/messages/settle-unknown-chunks.js";
 import { runWebhookDeliveries } from "../services/outbound-webhooks/run-deliveries.js";
 import {
   readRawMail,
@@ -121,12 +122,14 @@ async function gateway(env: WorkerEnv): Promise<Gateway> {
   };
   const queue = env.DELIVERY_QUEUE;
   if (queue) {
-    deps.enqueueChunks = async (tenantId, messageId, chunks) => {
+    deps.enqueueChunks = async (tenantId, messageId, chunks, options = {}) => {
       for (let i = 0; i < chunks.length; i += QUEUE_BATCH_LIMIT) {
         await queue.sendBatch(
           chunks
             .slice(i, i + QUEUE_BATCH_LIMIT)
             .map((chunk) => ({ body: { tenantId, messageId, chunk } })),
+          // Cloudflare Queues delays a message by at most 12 hours; a backoff is at most 30 min.
+          options.delaySeconds ? { delaySeconds: Math.min(43_200, options.delaySeconds) } : {},
         );
       }
     };
@@ -273,5 +276,10 @@ export default {
     await anchorDueLogs(deps);
     // Outbound webhooks whose retry fell due, and any a request's runner left.
     await runWebhookDeliveries(deps);
+    // Unknown hand-overs settled from the provider's events; those to send again are enqueued.
+    const { requeued } = await settleUnknownChunks(deps);
+    for (const { tenantId, messageId, chunk } of requeued) {
+      await deps.enqueueChunks?.(tenantId, messageId, [chunk]);
+    }
   },
 };

@@ -1,4 +1,5 @@
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, isNull, lt } from "drizzle-orm";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { idempotencyKeys } from "../db/schema.js";
 import { sha256Hex } from "../domain/digest.js";
@@ -11,16 +12,31 @@ import { honoursIdempotencyKey } from "./openapi.js";
 const KEEP_MS = 24 * 60 * 60 * 1000;
 
 /**
+ * A key still marked in progress after this long belongs to a request cut off
+ * by a crash (every write answers within seconds): a retry takes it over.
+ */
+const ABANDONED_MS = 10 * 60 * 1000;
+
+export interface IdempotencyOptions {
+  /**
+   * For a key whose request never stored its answer — cut off by a crash after
+   * it wrote — answers from what it wrote (a send: the message's state), or
+   * null when nothing was written.
+   */
+  recover?: (c: Context<AppEnv>, key: string) => Promise<Response | null>;
+}
+
+/**
  * Honours `Idempotency-Key` on a write: the first successful answer is stored
  * and replayed for a retry with the same key and the same request, so a retry
  * never writes twice; the same key with another request is refused. A failed
  * request keeps nothing, so it can be corrected and retried with its key.
  */
-export function idempotent(deps: Deps) {
-  return honoursIdempotencyKey(idempotencyMiddleware(deps));
+export function idempotent(deps: Deps, options: IdempotencyOptions = {}) {
+  return honoursIdempotencyKey(idempotencyMiddleware(deps, options));
 }
 
-function idempotencyMiddleware(deps: Deps) {
+function idempotencyMiddleware(deps: Deps, options: IdempotencyOptions) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const key = c.req.header("idempotency-key");
     if (key === undefined) return next();
@@ -51,15 +67,37 @@ function idempotencyMiddleware(deps: Deps) {
       const held = await deps.db.query.idempotencyKeys.findFirst({ where });
       if (!held || held.fingerprint !== fingerprint)
         throw new ProblemError("idempotency-key-reused");
-      if (held.status === null || held.body === null)
-        throw new ProblemError("idempotency-key-in-use");
-      return new Response(held.body, {
-        status: held.status,
-        headers: {
-          "content-type": held.contentType ?? "application/json",
-          "idempotent-replayed": "true",
-        },
-      });
+      if (held.status !== null && held.body !== null) {
+        return new Response(held.body, {
+          status: held.status,
+          headers: {
+            "content-type": held.contentType ?? "application/json",
+            "idempotent-replayed": "true",
+          },
+        });
+      }
+      // Never answered: still running, or cut off by a crash. What it wrote answers for it.
+      const recovered = await options.recover?.(c, key);
+      if (recovered) {
+        recovered.headers.set("idempotent-replayed", "true");
+        return recovered;
+      }
+      // Nothing written and long abandoned: this retry takes the key over and runs.
+      const taken =
+        held.createdAt < now - ABANDONED_MS
+          ? await deps.db
+              .update(idempotencyKeys)
+              .set({ createdAt: now })
+              .where(
+                and(
+                  where,
+                  isNull(idempotencyKeys.status),
+                  eq(idempotencyKeys.createdAt, held.createdAt),
+                ),
+              )
+              .returning({ key: idempotencyKeys.key })
+          : [];
+      if (taken.length === 0) throw new ProblemError("idempotency-key-in-use");
     }
     try {
       await next();

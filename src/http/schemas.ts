@@ -367,6 +367,37 @@ export const SendResultSchema = v.object({
   ),
 });
 
+/** `GET /v1/messages/{id}` (services/messages/message-state.ts). */
+export const MessageStateSchema = v.object({
+  messageId: v.string(),
+  topic: v.string(),
+  status: v.picklist([
+    "scheduled",
+    "sending",
+    "sent",
+    "partially-failed",
+    "failed",
+    "cancelled",
+    "sandbox",
+  ]),
+  createdAt: v.string(),
+  sendAt: v.nullable(v.string()),
+  counts: v.object({ recipients: v.number(), send: v.number(), suppress: v.number() }),
+  delivery: v.record(v.string(), v.number()),
+  chunks: v.array(
+    v.object({
+      chunk: v.number(),
+      status: v.picklist(["queued", "handing", "accepted", "failed", "unknown", "cancelled"]),
+      recipients: v.number(),
+      attempts: v.number(),
+      nextAttemptAt: v.nullable(v.string()),
+      providerMessageId: v.nullable(v.string()),
+      error: v.nullable(v.string()),
+      updatedAt: v.string(),
+    }),
+  ),
+});
+
 /* Tenant settings (DESIGN §5 `/v1/settings`). */
 
 const Months = v.pipe(

@@ -50,11 +50,21 @@ export interface Deps {
    */
   runInBackground?: (task: Promise<unknown>) => void;
   /**
-   * Hands the chunks of a proven send of more than one chunk to a queue whose consumer delivers
-   * them one by one (Workers: Cloudflare Queues, as a request's CPU time cannot cover thousands
-   * of recipients). Unset (Node), every send is delivered in process.
+   * Hands the chunks of a proven send to a queue whose consumer delivers them one by one
+   * (Workers: Cloudflare Queues, as a request's CPU time cannot cover thousands of recipients),
+   * after `delaySeconds` when a chunk waits out a provider outage. Unset on Node.
    */
-  enqueueChunks?: (tenantId: string, messageId: string, chunks: readonly number[]) => Promise<void>;
+  enqueueChunks?: (
+    tenantId: string,
+    messageId: string,
+    chunks: readonly number[],
+    options?: { delaySeconds?: number },
+  ) => Promise<void>;
+  /**
+   * Tells the delivery worker over the database (Node) that chunks are due: it hands them over
+   * after the request that proved them has answered (DESIGN §7).
+   */
+  wakeDelivery?: () => void;
   /**
    * Called once evidence that outbound webhooks tell of is durable: wakes the
    * webhook runner (Node: in process; Workers: after the answer). Unset, the

@@ -55,8 +55,10 @@ async function statementsFor(
       })),
     },
   });
+  // Delivery follows the answer (the delivery worker): counted until it is done.
+  await gw.idle();
   counting = false;
-  expect(res.status).toBe(200);
+  expect(res.status).toBe(202);
   // Proving ends with the chain head's move, in the same batch as the rows.
   const proven = statements.findIndex((q) => /^insert into "chain_heads"/.test(q)) + 1;
   expect(proven).toBeGreaterThan(0);
@@ -75,11 +77,12 @@ describe("a send's statements", () => {
     const constant = one.decideAndProve - 1;
     expect(five.decideAndProve).toBeLessThanOrEqual(5 + constant);
     expect(constant).toBeLessThanOrEqual(13);
-    // Delivery: the same few statements for every chunk (re-check, claim,
+    // Delivery: the same few statements for every chunk (claim, re-check,
     // hand over — here the local outbox's two writes —, record the outcome),
-    // around a constant few for the message.
+    // around a constant few for the message (the worker's look for due
+    // chunks, the message, its topic and key read once, its settling).
     const perChunk = (five.deliver - one.deliver) / 4;
     expect(perChunk).toBeLessThanOrEqual(7);
-    expect(one.deliver - perChunk).toBeLessThanOrEqual(7);
+    expect(one.deliver - perChunk).toBeLessThanOrEqual(12);
   }, 60_000);
 });

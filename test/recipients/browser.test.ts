@@ -6,6 +6,7 @@ import { serve } from "@hono/node-server";
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../support/chromium.js";
+import { deliveriesDone } from "../support/deliveries.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { outboxOfMessage } from "../support/outbox.js";
 import { consentTo, decisionOf, evidenceOf, mailedToken } from "./helpers.js";
@@ -181,6 +182,7 @@ for (const locale of ["en", "cs"] as const) {
       });
       expect(res.status).toBe(202);
       const { confirmation } = (await res.json()) as { confirmation: { messageId: string } };
+      await deliveriesDone(gw);
       const [mail] = await outboxOfMessage(gw.deps.db, confirmation.messageId);
       const link = /href="(https?:\/\/[^"]+\/c\/[^"]+)"/.exec(mail?.html ?? "")?.[1];
       if (!link) throw new Error("no confirmation link in the mail");

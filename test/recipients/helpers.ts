@@ -6,6 +6,7 @@ import { signUnsubscribeToken } from "../../src/domain/unsubscribe-token.js";
 import type { Deps } from "../../src/services/deps.js";
 import { consentData, seedEvidence } from "../messages/seed.js";
 import { databaseOf } from "../support/database.js";
+import { deliveriesDone } from "../support/deliveries.js";
 import type { GatewayRequestInit, GatewayUnderTest } from "../support/gateway-under-test.js";
 import { subjectKeyOf } from "../support/runtimes.js";
 
@@ -65,8 +66,9 @@ export async function mailedToken(
     json: { ...MESSAGE, topic, recipients: [{ email }] },
   });
   const body = (await res.json()) as { messageId: string; counts: { send: number } };
-  expect(res.status, JSON.stringify(body)).toBe(200);
+  expect(res.status, JSON.stringify(body)).toBe(202);
   expect(body.counts.send).toBe(1);
+  await deliveriesDone(gw);
   const [mail] = await databaseOf(gw)
     .select({ headers: outbox.headers })
     .from(outbox)

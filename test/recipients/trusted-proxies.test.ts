@@ -5,6 +5,7 @@ import { readConfig } from "../../src/config.js";
 import { outbox } from "../../src/db/schema.js";
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { databaseOf } from "../support/database.js";
+import { deliveriesDone } from "../support/deliveries.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { evidenceOf, postForm } from "./helpers.js";
 
@@ -29,6 +30,7 @@ async function confirmedIpOf(
     json: { email, topics: ["tips"], wording: WORDING },
   });
   expect(res.status).toBe(202);
+  await deliveriesDone(gw);
   const [mail] = await readOutbox(databaseOf(gw), eq(outbox.to, email));
   const path = /https?:\/\/[^/"\s]+(\/c\/[A-Za-z0-9_-]+)/.exec(mail?.text ?? "")?.[1];
   if (!path) throw new Error("no confirmation link");

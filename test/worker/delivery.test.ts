@@ -8,6 +8,7 @@ import { deliveryChunks, justifications, messages } from "../../src/db/schema.js
 import { createNodeGateway } from "../../src/entry/node-gateway.js";
 import { consentBody } from "../http/helpers.js";
 import { consentData, seedEvidence } from "../messages/seed.js";
+import { deliveriesDone } from "../support/deliveries.js";
 import { createTenantWithTopics, OPERATOR_TOKEN, SECRET } from "../support/gateway.js";
 import { type SendGridServer, startSendGridServer } from "../support/sendgrid-server.js";
 import { startTestWorker, type TestWorker } from "../support/worker.js";
@@ -77,6 +78,19 @@ function sendBody(emails: string[]) {
   };
 }
 
+/** The message's status once the queue has handed over every due chunk (`GET /v1/messages/{id}`). */
+async function settledStatus(messageId: string): Promise<string> {
+  await deliveriesDone(worker);
+  // The consumer settles the message just after its last chunk's outcome is recorded.
+  for (let i = 0; ; i++) {
+    const res = await worker.request(`/v1/messages/${messageId}`, { key: adminKey });
+    expect(res.status).toBe(200);
+    const { status } = (await res.json()) as { status: string };
+    if (status !== "sending" || i >= 100) return status;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe("delivery from the Worker", () => {
   it("hands a send to SendGrid with plain fetch: allowed recipients only, each with its own headers", async () => {
     const allowed = ["ada@customers.example", "bo@customers.example"];
@@ -87,10 +101,16 @@ describe("delivery from the Worker", () => {
       json: sendBody([...allowed, "stranger@customers.example"]),
     });
     const text = await res.text();
-    expect(res.status, text).toBe(200);
-    const body = JSON.parse(text) as { status: string; counts: { send: number; suppress: number } };
-    expect(body.status).toBe("sent");
+    // Answered once proven; the Worker's queue consumer hands it over after.
+    expect(res.status, text).toBe(202);
+    const body = JSON.parse(text) as {
+      messageId: string;
+      status: string;
+      counts: { send: number; suppress: number };
+    };
+    expect(body.status).toBe("sending");
     expect(body.counts).toEqual({ send: 2, suppress: 1 });
+    expect(await settledStatus(body.messageId)).toBe("sent");
 
     expect(sendgrid.requests).toHaveLength(1);
     const [request] = sendgrid.requests;
@@ -112,8 +132,10 @@ describe("delivery from the Worker", () => {
       json: sendBody(["cy@customers.example"]),
     });
     const text = await res.text();
-    expect(res.status, text).toBe(200);
-    expect((JSON.parse(text) as { status: string }).status).toBe("failed");
+    expect(res.status, text).toBe(202);
+    expect(await settledStatus((JSON.parse(text) as { messageId: string }).messageId)).toBe(
+      "failed",
+    );
     expect(sendgrid.attempts).toHaveLength(1); // a 400 is final
     expect(sendgrid.requests).toHaveLength(0);
   });
@@ -141,7 +163,7 @@ describe("delivery from the Worker", () => {
       json: sendBody(indices.map(email)),
     });
     const text = await res.text();
-    expect(res.status, text).toBe(200);
+    expect(res.status, text).toBe(202);
     const sent = JSON.parse(text) as {
       messageId: string;
       status: string;
@@ -213,8 +235,7 @@ describe("delivery from the Worker", () => {
       `/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`,
     );
     expect(everyMinute.status, await everyMinute.text()).toBe(200);
-    const row = await node.deps.db.query.messages.findFirst({ where: eq(messages.id, messageId) });
-    expect(row?.status).toBe("sent");
+    expect(await settledStatus(messageId)).toBe("sent");
     expect(sendgrid.requests.map((r) => r.body.personalizations[0]?.to[0]?.email)).toEqual([
       "dee@customers.example",
     ]);

@@ -55,7 +55,10 @@ export type TraceRule =
   | "strict-mode"
   // Not a rule of the decision: the proof of a double opt-in request, sent
   // because the person asked for it (services/subscriptions).
-  | "double-opt-in";
+  | "double-opt-in"
+  // Nor this: the sender cancelled the message before it was handed over
+  // (services/messages/cancel-message.ts).
+  | "cancelled";
 
 /** An evidence event a decision rested on. */
 export interface EvidenceRef {

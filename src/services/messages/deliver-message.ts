@@ -1,7 +1,8 @@
-import { and, eq, gte, inArray } from "drizzle-orm";
+import { and, eq, gte, inArray, lte, sql } from "drizzle-orm";
 import { deliveryChunks, evidence, justifications, messages } from "../../db/schema.js";
 import { normaliseAddress } from "../../domain/address.js";
 import { decide } from "../../domain/decision/decide.js";
+import { retryDelayMs, withinRetryWindow } from "../../domain/delivery-schedule.js";
 import type { Topic } from "../../domain/topic.js";
 import type { Basis } from "../../domain/vocabulary.js";
 import type { OutgoingMail, Personalization } from "../delivery/provider.js";
@@ -25,10 +26,10 @@ type PendingRow = Pick<
 >;
 
 /**
- * Hands a proven message to the provider, chunk by chunk. Every chunk is
- * marked `handing` before the provider call and its outcome recorded after;
- * after a crash a `handing` chunk becomes `unknown` and is never sent again,
- * so a message is never delivered twice, nor without its justification.
+ * Hands a proven message's due chunks to the provider, one after another (a
+ * runtime without a queue: the CLI, a bare test). Every chunk is claimed
+ * `handing` before the provider call and its outcome recorded after, so a
+ * message is never delivered twice, nor without its justification.
  */
 export async function deliverMessage(
   deps: Deps,
@@ -42,37 +43,41 @@ export async function deliverMessage(
     .from(deliveryChunks)
     .where(and(eq(deliveryChunks.messageId, messageId), eq(deliveryChunks.status, "queued")))
     .orderBy(deliveryChunks.chunk);
-  // The tenant's own provider key, if it has one: read once per message.
-  const apiKey = chunks.length > 0 ? await tenantSendGridKey(deps, tenant.id) : null;
   for (const { chunk } of chunks) {
-    await deliverChunk(deps, tenant, messageId, chunk, prepared, apiKey);
+    await deliverChunk(deps, tenant, messageId, chunk, prepared);
   }
   return settleMessage(deps, messageId);
 }
 
 /**
- * Delivers one chunk of a proven message: a queue consumer's unit of work (Workers). Safe to call
- * again for the same chunk — a redelivered queue message — since the chunk is claimed
- * `queued → handing` in one conditional update and only the claimant sends. The caller settles
- * the message (`settleMessage`).
+ * Delivers one chunk of a proven message: the delivery queue's unit of work. Safe to call
+ * again for the same chunk — a redelivered queue message, two workers — since the chunk is
+ * claimed `queued → handing` in one conditional update and only the claimant sends. The caller
+ * settles the message (`settleMessage`). Answers what became of the chunk. `prepared` caches
+ * what the chunks of one message share (a worker handing over several of them in a row).
  */
 export async function deliverChunkOf(
   deps: Deps,
   tenant: TenantRow,
   messageId: string,
   chunk: number,
-): Promise<void> {
-  const prepared = await prepareDelivery(deps, tenant, messageId);
-  if (!prepared) return;
-  const apiKey = await tenantSendGridKey(deps, tenant.id);
-  await deliverChunk(deps, tenant, messageId, chunk, prepared, apiKey);
+  prepared: Map<string, Promise<PreparedDelivery | null>> = new Map(),
+): Promise<ChunkResult> {
+  let delivery = prepared.get(messageId);
+  if (!delivery) {
+    delivery = prepareDelivery(deps, tenant, messageId);
+    prepared.set(messageId, delivery);
+  }
+  const ready = await delivery;
+  if (!ready) return { status: "gone" };
+  return deliverChunk(deps, tenant, messageId, chunk, ready);
 }
 
 /**
- * After a send is proven (`proveMessage`, which answers the chunk count): a send of more than
- * one chunk goes to the queue when there is one (`deps.enqueueChunks`, Workers), so a request
- * never hands thousands of recipients over in its own CPU time; otherwise it is delivered here.
- * Answers the message's status: `sending` while the queue delivers.
+ * After a send is proven (`proveMessage`, which answers the chunk count): delivery leaves the
+ * request (DESIGN §7). The chunks go to the queue — Cloudflare Queues on Workers
+ * (`deps.enqueueChunks`), the worker over the database on Node (`deps.wakeDelivery`); only a
+ * runtime with neither delivers here. Answers the message's status: `sending` while queued.
  */
 export async function deliverOrEnqueue(
   deps: Deps,
@@ -80,7 +85,8 @@ export async function deliverOrEnqueue(
   messageId: string,
   chunkCount: number,
 ): Promise<MessageStatus> {
-  if (deps.enqueueChunks && chunkCount > 1) {
+  if (chunkCount === 0) return settleMessage(deps, messageId);
+  if (deps.enqueueChunks) {
     await deps.enqueueChunks(
       tenant.id,
       messageId,
@@ -88,19 +94,32 @@ export async function deliverOrEnqueue(
     );
     return "sending";
   }
+  if (deps.wakeDelivery) {
+    deps.wakeDelivery();
+    return "sending";
+  }
   return (await deliverMessage(deps, tenant, messageId)) ?? "sending";
 }
 
 type MessageStatus = (typeof messages.$inferSelect)["status"];
 
-interface PreparedDelivery {
+/** What became of one chunk's turn; `retry` says when it is due again (an outage). */
+export type ChunkResult =
+  | { status: "accepted" | "failed" | "unknown" | "cancelled" }
+  | { status: "retry"; at: number }
+  /** Not this call's to send: claimed by another, not due yet, or its message is gone. */
+  | { status: "gone" };
+
+export interface PreparedDelivery {
   topic: Topic;
+  /** The tenant's own provider key, if it has one: read once per message. */
+  apiKey: string | null;
   personalize: (input: PersonalizeInput) => Personalization;
   mail: Omit<OutgoingMail, "personalizations">;
   recipientsByAddress: Map<string, Recipient>;
 }
 
-/** What every chunk of a message is built from: read and composed once per message. */
+/** What every chunk of a message is built from: read once per message, never composed again. */
 async function prepareDelivery(
   deps: Deps,
   tenant: TenantRow,
@@ -123,6 +142,7 @@ async function prepareDelivery(
   );
   return {
     topic,
+    apiKey: await tenantSendGridKey(deps, tenant.id),
     personalize: personalizerFor(deps, tenant, composition),
     mail: composition.mail,
     recipientsByAddress,
@@ -134,15 +154,37 @@ async function deliverChunk(
   tenant: TenantRow,
   messageId: string,
   chunk: number,
-  { topic, personalize, mail: shared, recipientsByAddress }: PreparedDelivery,
-  apiKey: string | null,
-): Promise<void> {
+  { topic, apiKey, personalize, mail: shared, recipientsByAddress }: PreparedDelivery,
+): Promise<ChunkResult> {
+  const claimedAt = deps.clock();
+  // Claimed before anything else, so two workers never both re-check or send it; the first
+  // hand-over starts the retry window.
+  const claimed = await deps.db
+    .update(deliveryChunks)
+    .set({
+      status: "handing",
+      attempts: sql`${deliveryChunks.attempts} + 1`,
+      firstAttemptAt: sql`coalesce(${deliveryChunks.firstAttemptAt}, ${claimedAt})`,
+      updatedAt: claimedAt,
+    })
+    .where(
+      and(
+        eq(deliveryChunks.messageId, messageId),
+        eq(deliveryChunks.chunk, chunk),
+        eq(deliveryChunks.status, "queued"),
+        lte(deliveryChunks.nextAttemptAt, claimedAt),
+      ),
+    )
+    .returning({
+      attempts: deliveryChunks.attempts,
+      firstAttemptAt: deliveryChunks.firstAttemptAt,
+    });
+  const [claim] = claimed;
+  if (!claim) return { status: "gone" };
   const pending = await recheck(deps, tenant, topic, messageId, chunk);
-  const claimed = await setChunkStatus(deps, messageId, chunk, "handing", "queued");
-  if (!claimed) return;
   if (pending.length === 0) {
     await setChunkStatus(deps, messageId, chunk, "accepted");
-    return;
+    return { status: "accepted" };
   }
   const personalizations: Personalization[] = pending.map((row) => {
     const recipient = recipientsByAddress.get(normaliseAddress(row.email ?? "")) ?? {
@@ -163,6 +205,21 @@ async function deliverChunk(
     ...(apiKey ? { apiKey } : {}),
   });
   const now = deps.clock();
+  const thisChunk = and(eq(deliveryChunks.messageId, messageId), eq(deliveryChunks.chunk, chunk));
+  if (
+    outcome.status === "failed" &&
+    outcome.retryable &&
+    withinRetryWindow(claim.firstAttemptAt ?? claimedAt, now)
+  ) {
+    // Nothing was accepted (no connection, 429, 5xx): queued again, later. Its recipients stay
+    // `pending`, so an objection meanwhile is still honoured by the next re-check.
+    const at = now + retryDelayMs(claim.attempts, outcome.retryAfterMs, Math.random());
+    await deps.db
+      .update(deliveryChunks)
+      .set({ status: "queued", nextAttemptAt: at, error: outcome.error, updatedAt: now })
+      .where(thisChunk);
+    return { status: "retry", at };
+  }
   const ids = pending.map((row) => row.id);
   await deps.db.batch([
     deps.db
@@ -173,7 +230,7 @@ async function deliverChunk(
         error: outcome.status === "accepted" ? null : outcome.error,
         updatedAt: now,
       })
-      .where(and(eq(deliveryChunks.messageId, messageId), eq(deliveryChunks.chunk, chunk))),
+      .where(thisChunk),
     deps.db
       .update(justifications)
       .set({
@@ -186,6 +243,7 @@ async function deliverChunk(
       // would lead SQLite to scan the tenant's whole proof log.
       .where(inJsonArray(justifications.id, ids)),
   ]);
+  return { status: outcome.status };
 }
 
 /**
@@ -292,20 +350,42 @@ async function setChunkStatus(
   return updated.length > 0;
 }
 
-/** The message's status from its chunks' outcomes: recorded, and answered. */
+/**
+ * The message's status from its chunks' outcomes: recorded, and answered. A chunk still queued,
+ * being handed over or `unknown` (awaiting the provider's events) keeps it `sending`.
+ */
 export async function settleMessage(deps: Deps, messageId: string): Promise<MessageStatus> {
   const chunks = await deps.db
     .select({ status: deliveryChunks.status })
     .from(deliveryChunks)
     .where(eq(deliveryChunks.messageId, messageId));
-  if (chunks.some((c) => c.status === "queued" || c.status === "handing")) return "sending";
-  const failed = chunks.filter((c) => c.status === "failed" || c.status === "unknown").length;
-  const status = failed === 0 ? "sent" : failed === chunks.length ? "failed" : "partially-failed";
-  await deps.db
-    .update(messages)
-    .set({ status, updatedAt: deps.clock() })
-    .where(eq(messages.id, messageId));
+  const message = await deps.db.query.messages.findFirst({
+    columns: { status: true },
+    where: eq(messages.id, messageId),
+  });
+  const current = message?.status ?? "sending";
+  if (chunks.some((c) => c.status === "queued" || c.status === "handing" || c.status === "unknown"))
+    return current;
+  const status = messageStatusOf(
+    current,
+    chunks.map((c) => c.status),
+  );
+  if (status !== current) {
+    await deps.db
+      .update(messages)
+      .set({ status, updatedAt: deps.clock() })
+      .where(eq(messages.id, messageId));
+  }
   return status;
+}
+
+/** A settled message's status: cancelled stays cancelled; else by how many chunks failed. */
+function messageStatusOf(current: MessageStatus, chunks: readonly ChunkStatus[]): MessageStatus {
+  if (current === "cancelled" || current === "sandbox") return current;
+  const handed = chunks.filter((c) => c !== "cancelled");
+  const failed = handed.filter((c) => c === "failed").length;
+  if (failed === 0) return "sent";
+  return failed === handed.length ? "failed" : "partially-failed";
 }
 
 /**

@@ -27,7 +27,13 @@ export function asChunkJob(body: unknown): ChunkJob | null {
  */
 export async function deliverQueuedChunk(deps: Deps, job: ChunkJob): Promise<void> {
   const tenant = await loadTenant(deps, job.tenantId);
-  await deliverChunkOf(deps, tenant, job.messageId, job.chunk);
+  const result = await deliverChunkOf(deps, tenant, job.messageId, job.chunk);
+  if (result.status === "retry" && deps.enqueueChunks) {
+    // A provider outage: the chunk is queued again in the database, and its queue message is
+    // sent again to arrive when the backoff ends (the cron's sweep is the net under it).
+    const delaySeconds = Math.max(0, Math.ceil((result.at - deps.clock()) / 1000));
+    await deps.enqueueChunks(job.tenantId, job.messageId, [job.chunk], { delaySeconds });
+  }
   await settleMessage(deps, job.messageId);
 }
 
@@ -63,6 +69,8 @@ export async function sweepStaleChunks(deps: Deps): Promise<{ requeued: number; 
       and(
         inArray(deliveryChunks.status, ["queued", "handing"]),
         lt(deliveryChunks.updatedAt, before),
+        // A chunk waiting out an outage has its queue message coming: not lost.
+        lt(deliveryChunks.nextAttemptAt, before),
       ),
     )
     .limit(1000);

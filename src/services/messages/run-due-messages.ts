@@ -48,10 +48,16 @@ export async function runDueMessages(deps: Deps): Promise<number> {
 
 /**
  * At start: sends cut off by a restart are finished — chunks that were being
- * handed over become `unknown` (never re-sent), queued chunks are delivered.
+ * handed over become `unknown` (never re-sent blindly: settled from the
+ * provider's events), queued chunks are delivered by the delivery worker.
  */
 export async function resumeInterruptedSends(deps: Deps): Promise<void> {
-  for (const messageId of await recoverInterruptedSends(deps)) {
+  const messageIds = await recoverInterruptedSends(deps);
+  if (deps.wakeDelivery) {
+    deps.wakeDelivery();
+    return;
+  }
+  for (const messageId of messageIds) {
     const message = await deps.db.query.messages.findFirst({ where: eq(messages.id, messageId) });
     if (!message) continue;
     await deliverMessage(deps, await loadTenant(deps, message.tenantId), messageId);

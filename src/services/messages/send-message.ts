@@ -35,7 +35,9 @@ export async function sendMessage(
   deps: Deps,
   tenant: TenantRow,
   request: SendRequest,
+  options: { idempotencyKey?: string | undefined } = {},
 ): Promise<SendResult> {
+  const idempotencyKey = options.idempotencyKey ?? null;
   const topic = await findTopic(deps, tenant.id, request.topic);
   if (!topic) {
     throw new ProblemError("unknown-topic", {
@@ -61,6 +63,7 @@ export async function sendMessage(
       status: "scheduled",
       request: deduplicated,
       composition,
+      idempotencyKey,
       sendAt: request.sendAt,
       recipients: recipients.length,
       createdAt: now,
@@ -81,6 +84,7 @@ export async function sendMessage(
     request: deduplicated,
     composition,
     decided,
+    idempotencyKey,
   });
   if (request.sandbox) return summarise(messageId, "sandbox", decided, true);
   // Queued (Workers, more than one chunk): the answer is `sending`, and the queue delivers.
@@ -93,6 +97,8 @@ export interface ProvenSend {
   request: SendRequest;
   composition: Composition;
   decided: readonly RecipientDecision[];
+  /** The request's `Idempotency-Key`: a retry after a crash finds the message by it. */
+  idempotencyKey?: string | null;
 }
 
 /**
@@ -105,7 +111,7 @@ export async function proveMessage(
   tenant: TenantRow,
   topicId: string,
   messageId: string,
-  { request, composition, decided }: ProvenSend,
+  { request, composition, decided, idempotencyKey = null }: ProvenSend,
 ): Promise<number> {
   const now = deps.clock();
   let sendIndex = 0;
@@ -137,6 +143,7 @@ export async function proveMessage(
         status: sandbox ? "sandbox" : "sending",
         request,
         composition,
+        idempotencyKey,
         sendAt: null,
         ...counts,
         createdAt: now,

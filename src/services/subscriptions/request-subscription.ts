@@ -21,7 +21,7 @@ import {
 } from "../evidence/rows.js";
 import { composeFor, type SendRequest } from "../messages/compose.js";
 import { draftFor } from "../messages/decide-recipients.js";
-import { deliverMessage } from "../messages/deliver-message.js";
+import { deliverOrEnqueue } from "../messages/deliver-message.js";
 import { proveMessage } from "../messages/send-message.js";
 import { emptyHistory, loadSubjectHistories } from "../subject-facts.js";
 import { policyOf, type TenantRow } from "../tenant.js";
@@ -175,14 +175,15 @@ export async function requestSubscription(
     history,
     now,
   );
-  await proveMessage(deps, tenant, first.id, messageId, {
+  const chunkCount = await proveMessage(deps, tenant, first.id, messageId, {
     request,
     composition,
     decided: [
       { recipient: { email: input.email.trim() }, subjectKey: subject.subjectKey, decision, draft },
     ],
   });
-  if (decision.decision === "send") await deliverMessage(deps, tenant, messageId);
+  // Delivered by the delivery queue, like any message (DESIGN §7).
+  await deliverOrEnqueue(deps, tenant, messageId, chunkCount);
   const proof = await deps.db.query.justifications.findFirst({
     where: (j, { eq: equal }) => equal(j.messageId, messageId),
     orderBy: (j, { desc }) => desc(j.seq),
