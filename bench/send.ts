@@ -114,6 +114,8 @@ try {
     database.take();
     const start = performance.now();
     result = await sendMessage(deps, tenantRow, request);
+    // The hand-off to the outbox follows the answer (the delivery worker): timed until done.
+    await gateway.idle();
     const seconds = (performance.now() - start) / 1000;
     const inDatabase = database.take() / 1000;
     sendRates.push(N / seconds);
