@@ -213,6 +213,7 @@ describe("grounds CLI", () => {
       class: "marketing",
       categories: ["accessories"],
       serviceBasis: null,
+      translations: {},
     });
 
     expect(invoices.code, invoices.stderr).toBe(0);
