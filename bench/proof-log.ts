@@ -1,5 +1,5 @@
 /**
- * The proof log's own costs (issue 19, DESIGN §6), against a temp libSQL
+ * The proof log's own costs (issue 19, docs/design.md §6), against a temp libSQL
  * file, beside a raw insert of narrow rows in the same run:
  * - the proof store's write: entries, stored nodes, head and a signed
  *   checkpoint per batch of 1,000, vs 10,000 raw 8-column rows;

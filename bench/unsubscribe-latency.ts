@@ -1,5 +1,5 @@
 /**
- * A recipient never waits for a send (DESIGN §7, issue #16 item 3): one-click unsubscribe
+ * A recipient never waits for a send (docs/design.md §7, issue #16 item 3): one-click unsubscribe
  * latency (RFC 8058 POST /u/{token}) against a real gateway process on loopback, idle and while
  * back-to-back 10,000-recipient sends run (decided, proven, and handed to the local outbox by
  * the delivery worker in the same process). The load client is open-loop at a fixed rate with

@@ -1,5 +1,5 @@
 /**
- * Compiles templates/*.mjml into src/generated/templates.ts (DESIGN §7): MJML
+ * Compiles templates/*.mjml into src/generated/templates.ts (docs/design.md §7): MJML
  * runs here, at build time, and never at run time — it would cost the edge
  * build a 3 MB bundle and a 1.5 s first request. What is generated is plain
  * HTML with its `{{placeholders}}`, the plain-text part derived from it, the

@@ -1,5 +1,5 @@
 /**
- * The Workers bundle stays edge-safe (DESIGN §7): nothing Node-only, no MJML at run time.
+ * The Workers bundle stays edge-safe (docs/design.md §7): nothing Node-only, no MJML at run time.
  *
  *   npx tsx scripts/check-bundle.ts [outdir]     (default outdir: dist)
  *

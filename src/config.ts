@@ -1,7 +1,7 @@
 import * as v from "valibot";
 
 /**
- * Configuration from the environment (DESIGN §5), read once at start and
+ * Configuration from the environment (docs/design.md §5), read once at start and
  * passed on. The embedded default needs none of it.
  */
 const ConfigSchema = v.object({
@@ -36,7 +36,7 @@ export type Config = {
    * header is then ignored, so a client cannot choose its own address.
    */
   trustedProxies: string[];
-  /** The RFC 3161 time-stamping authority that anchors checkpoints (DESIGN §6); unset: none. */
+  /** The RFC 3161 time-stamping authority that anchors checkpoints (docs/design.md §6); unset: none. */
   tsaUrl: string | undefined;
 };
 

@@ -42,7 +42,7 @@ export const PROBLEMS = {
     status: 422,
     title: "This Idempotency-Key was used with a different request",
   },
-  // DESIGN §2 "When an event happened": evidence records what happened.
+  // docs/design.md §2 "When an event happened": evidence records what happened.
   "implausible-time": {
     status: 422,
     title:
@@ -52,7 +52,7 @@ export const PROBLEMS = {
     status: 422,
     title: "Evidence dated before the subject's erasure is not accepted",
   },
-  // Message compliance (DESIGN §4): refused before anything is sent.
+  // Message compliance (docs/design.md §4): refused before anything is sent.
   "header-injection": {
     status: 422,
     title: "A header field contains a line break or another control character",

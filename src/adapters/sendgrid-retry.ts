@@ -73,7 +73,7 @@ export type AttemptResult =
  * Network errors that prove the request never left: no connection was made (refused, no
  * route, no such host, a TLS handshake that failed before any byte of the request). Every
  * other network error — a timeout, a reset, a closed socket — may come after SendGrid read the
- * body, so its outcome is unknown (DESIGN §7).
+ * body, so its outcome is unknown (docs/design.md §7).
  */
 const NOT_CONNECTED = new Set([
   "ECONNREFUSED",

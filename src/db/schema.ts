@@ -112,13 +112,13 @@ export const subjects = sqliteTable(
 );
 
 /**
- * Evidence events, append-only (DESIGN §2). `occurredAt` is when the thing
+ * Evidence events, append-only (docs/design.md §2). `occurredAt` is when the thing
  * happened and orders the events for the decision; `recordedAt` is when
  * Grounds learned of it. `data` holds what the decision and the proof need;
  * `personal` holds personal data (IP, user agent, source URL, notes) that
  * erasure removes.
  *
- * Each tenant's evidence is a hash chain (DESIGN §6, docs/proof-log.md):
+ * Each tenant's evidence is a hash chain (docs/design.md §6, docs/proof-log.md):
  * `seq`/`prevHash`/`hash` link every row to the one before it, over its
  * non-personal content. They are null only for rows stored before the chain
  * existed, until the tenant's next evidence write chains them (an adoption,
@@ -181,7 +181,7 @@ export const idempotencyKeys = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
 );
 
-/** The tamper-evident chains each tenant has (DESIGN §6). */
+/** The tamper-evident chains each tenant has (docs/design.md §6). */
 export const CHAINS = ["justifications", "evidence"] as const;
 export type ChainName = (typeof CHAINS)[number];
 
@@ -245,7 +245,7 @@ export const messages = sqliteTable(
 );
 
 /**
- * The proof log (DESIGN §2, §6): one row per (message, recipient), written
+ * The proof log (docs/design.md §2, §6): one row per (message, recipient), written
  * before the message is handed to the provider. The decision columns and
  * `seq`/`prevHash`/`hash` are the hashed, never-changing part; the delivery
  * outcome (`status` onward) follows outside the hashed content.
@@ -311,7 +311,7 @@ export const justifications = sqliteTable(
 
 /**
  * The delivery chunks of a send (at most 1,000 recipients each): the durable
- * delivery queue (DESIGN §7). A chunk is claimed `queued → handing` before
+ * delivery queue (docs/design.md §7). A chunk is claimed `queued → handing` before
  * the provider call; an outcome that cannot be known (timeout, reset, a crash
  * while handing over) is `unknown` and is settled from the provider's events,
  * never by sending blindly again. A provider outage puts the chunk back to
@@ -387,7 +387,7 @@ export const outbox = sqliteTable(
 );
 
 /**
- * Bulk imports of evidence (DESIGN §5 `POST /v1/imports`): a job per file.
+ * Bulk imports of evidence (docs/design.md §5 `POST /v1/imports`): a job per file.
  * The file is stored first (`import_chunks`), answered 202, then processed in
  * batches; `processed` counts the file's records done so far, so a job cut
  * off by a restart resumes after them. `leaseUntil` keeps two processors off
@@ -463,7 +463,7 @@ export const importRejections = sqliteTable(
 );
 
 /**
- * A tenant's settings (DESIGN §5 `/v1/settings`) beyond the tenants row: its
+ * A tenant's settings (docs/design.md §5 `/v1/settings`) beyond the tenants row: its
  * own SendGrid API key, sealed with AES-GCM under a key derived from
  * GROUNDS_SECRET (domain/secret-box.ts; never stored in clear, never shown),
  * the public key that verifies its signed Event Webhook, and the mapping of
@@ -487,7 +487,7 @@ export const tenantSettings = sqliteTable("tenant_settings", {
     .$type<Record<string, string>>()
     .notNull()
     .$defaultFn(() => ({})),
-  /** Outbound webhooks: where to tell the tenant's tools what recipients did (DESIGN §5). */
+  /** Outbound webhooks: where to tell the tenant's tools what recipients did (docs/design.md §5). */
   webhooks: text("webhooks", { mode: "json" })
     .$type<{ url: string; events: string[] }[]>()
     .notNull()
@@ -591,7 +591,7 @@ export const chainAdoptions = sqliteTable(
 );
 
 /**
- * Every change of a tenant's settings and keys (DESIGN §5 `/v1/settings`:
+ * Every change of a tenant's settings and keys (docs/design.md §5 `/v1/settings`:
  * "every change is itself an entry in the tenant's log"): who (`actor`:
  * `key:<key id>` or `operator`), when, and what — each field's value before
  * and after, a secret only as `changed` or `removed`, never its value.
@@ -622,7 +622,7 @@ export interface SettingsFieldChange {
   to: unknown;
 }
 
-/** What an entry of a tenant's Merkle log records (DESIGN §6). */
+/** What an entry of a tenant's Merkle log records (docs/design.md §6). */
 export const LOG_ENTRY_KINDS = [
   "justification",
   "evidence",
@@ -634,7 +634,7 @@ export const LOG_ENTRY_KINDS = [
 export type LogEntryKind = (typeof LOG_ENTRY_KINDS)[number];
 
 /**
- * The entries of each tenant's Merkle log (DESIGN §6, docs/proof-log.md),
+ * The entries of each tenant's Merkle log (docs/design.md §6, docs/proof-log.md),
  * numbered from 0 without gaps. `content` is the entry's bytes (the RFC 8785
  * JCS text of its JSON content) and `leaf` its leaf hash, SHA-256(0x00 ‖
  * content) as hex (RFC 9162 §2.1.1). Retention removes `content` (the entry
@@ -707,7 +707,7 @@ export const logCheckpoints = sqliteTable(
 );
 
 /**
- * Outbound webhook messages (DESIGN §5 "Outbound webhooks"): one per event a
+ * Outbound webhook messages (docs/design.md §5 "Outbound webhooks"): one per event a
  * tenant's endpoints subscribe to, written in the same batch as the evidence
  * it tells of (services/outbound-webhooks/enqueue.ts). `payload` holds no
  * personal data; the address is kept beside it in `email` only until every

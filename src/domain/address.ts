@@ -1,6 +1,6 @@
 /**
  * E-mail addresses as the gateway checks and keys them: ONE syntax for every
- * endpoint, so what can be mailed can be objected for (DESIGN §2).
+ * endpoint, so what can be mailed can be objected for (docs/design.md §2).
  *
  * A subject is matched case-insensitively after trimming: mailbox providers
  * treat addresses so, and an objection must not be dodged by a change of case.

@@ -1,5 +1,5 @@
 /**
- * Double opt-in confirmation tokens (DESIGN §5): the `TOKEN` in
+ * Double opt-in confirmation tokens (docs/design.md §5): the `TOKEN` in
  * `https://…/c/TOKEN` of a confirmation mail.
  *
  * Signed like unsubscribe tokens (signed-token.ts) but under a key derived

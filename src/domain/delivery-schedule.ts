@@ -1,5 +1,5 @@
 /**
- * When the delivery queue hands a chunk over again (DESIGN §7). Pure: the
+ * When the delivery queue hands a chunk over again (docs/design.md §7). Pure: the
  * services decide with it, then write.
  *
  * - A provider outage (no connection, 429, 5xx: nothing was accepted) is

@@ -10,9 +10,9 @@ import type {
 /**
  * Evidence as the decision sees it. Times are epoch milliseconds of when a
  * thing *happened* (collectedAt, receivedAt, …), never of when it was
- * recorded: the latest relevant event wins (DESIGN §3). The one use of the
+ * recorded: the latest relevant event wins (docs/design.md §3). The one use of the
  * recording time: a stop dated ahead of the gateway's clock counts from the
- * moment it was recorded (DESIGN §2 "When an event happened").
+ * moment it was recorded (docs/design.md §2 "When an event happened").
  */
 export type EvidenceEvent =
   | ConsentGranted
@@ -97,7 +97,7 @@ export interface Erasure extends EventBase {
   kind: "erasure";
 }
 
-/** What is known about the subject now (DESIGN §2). */
+/** What is known about the subject now (docs/design.md §2). */
 export interface SubjectFacts {
   /** ISO 3166-1 alpha-2, upper case. */
   country: string | null;

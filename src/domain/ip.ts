@@ -1,5 +1,5 @@
 /**
- * IP addresses are kept only anonymised (DESIGN §2): IPv4 truncated to its /24,
+ * IP addresses are kept only anonymised (docs/design.md §2): IPv4 truncated to its /24,
  * IPv6 to its /48. That still shows which network a consent came from, which
  * is what a regulator asks, without identifying the device.
  */

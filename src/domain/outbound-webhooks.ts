@@ -1,5 +1,5 @@
 /**
- * Outbound webhooks (DESIGN §5): what the tenant's own tools (its CRM) are
+ * Outbound webhooks (docs/design.md §5): what the tenant's own tools (its CRM) are
  * told of what recipients did through Grounds, signed as the Standard
  * Webhooks specification describes. Pure: no I/O.
  */
@@ -30,7 +30,7 @@ export function webhookEventOf(kind: string): WebhookEvent | null {
 /**
  * The fields of an evidence event's `data` a webhook may carry: how it came
  * (channel, method) and why (reason). Nothing personal: the only personal
- * datum of a webhook is the address (DESIGN §5), added when it is sent.
+ * datum of a webhook is the address (docs/design.md §5), added when it is sent.
  */
 const CARRIED = ["channel", "method", "reason"] as const;
 
@@ -69,7 +69,7 @@ export function webhookBody(payload: Record<string, unknown>, email: string | nu
  * When to try again after the n-th failed attempt (1-based), in ms: the
  * schedule Standard Webhooks' reference service uses (immediately, 5 s,
  * 5 min, 30 min, 2 h, 5 h, 10 h, 10 h) — retries for 27.5 hours, more than
- * the day DESIGN §5 asks. Null: no attempt is left.
+ * the day docs/design.md §5 asks. Null: no attempt is left.
  */
 const RETRY_AFTER_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
 

@@ -1,5 +1,5 @@
 /**
- * SendGrid's v3 `mail/send` as the drop-in reads it (DESIGN §5): SendGrid's
+ * SendGrid's v3 `mail/send` as the drop-in reads it (docs/design.md §5): SendGrid's
  * own unsubscribe substitution tags, turned into the gateway's per-recipient
  * links, and the limits SendGrid sets on a mail, checked before anything is
  * decided so that a mail the gateway accepts is not refused by SendGrid

@@ -4,7 +4,7 @@ export const DAY_MS = 86_400_000;
 
 /**
  * How far ahead of the gateway's clock evidence may be dated: a few minutes
- * of clock skew between the caller and the gateway (DESIGN §2 "When an event
+ * of clock skew between the caller and the gateway (docs/design.md §2 "When an event
  * happened"). Further ahead, it has not happened: refused.
  */
 export const CLOCK_SKEW_MS = 5 * 60_000;
@@ -42,7 +42,7 @@ export function isoTime(at: number): string {
 
 /**
  * The youngest age a person born in `birthYear` can have at `at`. Where only
- * the year is known, the youngest possible age counts (DESIGN §3): until the
+ * the year is known, the youngest possible age counts (docs/design.md §3): until the
  * last day of the year the birthday may still be ahead.
  */
 export function youngestAgeAt(birthYear: number, at: number): number {

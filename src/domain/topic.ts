@@ -6,7 +6,7 @@ export type TopicTranslations = {
   [L in Locale]?: { name: string; description?: string | undefined } | undefined;
 };
 
-/** A kind of message a tenant sends (DESIGN §2). */
+/** A kind of message a tenant sends (docs/design.md §2). */
 export interface Topic {
   id: string;
   name: string;

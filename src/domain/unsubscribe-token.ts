@@ -1,5 +1,5 @@
 /**
- * Unsubscribe tokens (DESIGN §4, §5): the `TOKEN` in `https://…/u/TOKEN` and in
+ * Unsubscribe tokens (docs/design.md §4, §5): the `TOKEN` in `https://…/u/TOKEN` and in
  * the `List-Unsubscribe` header of every marketing message.
  *
  * What a token must be, and how this one is:

@@ -1,5 +1,5 @@
 /**
- * The words of the contract (DESIGN §3, §5). They are stable API: integrations
+ * The words of the contract (docs/design.md §3, §5). They are stable API: integrations
  * are written against them, so values are only ever added, never renamed.
  */
 
@@ -13,7 +13,7 @@ export const REASONS = [
   "consent-expired",
   "consent-unconfirmed",
   "consent-minor",
-  // DESIGN §3 rule 6: below the age of digital consent, no basis that needs
+  // docs/design.md §3 rule 6: below the age of digital consent, no basis that needs
   // no consent applies (COPPA for the US).
   "minor",
   "no-basis",
@@ -39,7 +39,7 @@ export type Basis = (typeof BASES)[number];
 export const TOPIC_CLASSES = ["marketing", "service"] as const;
 export type TopicClass = (typeof TOPIC_CLASSES)[number];
 
-/** The basis a service topic is sent on (DESIGN §3 rule 2). */
+/** The basis a service topic is sent on (docs/design.md §3 rule 2). */
 export const SERVICE_BASES = ["contract", "legal-obligation"] as const;
 export type ServiceBasis = (typeof SERVICE_BASES)[number];
 

@@ -36,7 +36,7 @@ function fileDatabaseDir(url: string): string | null {
 
 /**
  * GROUNDS_SECRET from the environment, or the one generated at first start
- * and kept beside the database file (DESIGN §5).
+ * and kept beside the database file (docs/design.md §5).
  */
 async function masterSecret(config: Config): Promise<string> {
   if (config.secret) return config.secret;
@@ -189,7 +189,7 @@ export async function createNodeGateway(
     background.run(webhookRunner);
   };
   deps.onWebhooksQueued = runWebhooks;
-  // Delivery leaves the request (DESIGN §7): a send wakes the worker over the database.
+  // Delivery leaves the request (docs/design.md §7): a send wakes the worker over the database.
   const deliveries = deliveryWorker(deps);
   deps.wakeDelivery = deliveries.wake;
   return {

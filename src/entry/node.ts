@@ -33,7 +33,7 @@ gateway.deps.runInBackground?.(runRetention(gateway.deps, gateway.deps.clock()))
 const retention = setInterval(() => {
   gateway.deps.runInBackground?.(runRetention(gateway.deps, gateway.deps.clock()));
 }, RETENTION_INTERVAL_MS);
-// Anchoring (DESIGN §6): each log that grew is time-stamped by TSA_URL once
+// Anchoring (docs/design.md §6): each log that grew is time-stamped by TSA_URL once
 // its last anchor is an interval old; checked every minute, nothing without TSA_URL.
 const ANCHOR_CHECK_INTERVAL_MS = 60_000;
 const anchoring = setInterval(() => {

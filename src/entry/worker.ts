@@ -47,7 +47,7 @@ export interface WorkerEnv {
   GROUNDS_SECRET: string;
   SENDGRID_API_KEY?: string;
   SENDGRID_API_URL?: string;
-  /** An RFC 3161 time-stamping authority that anchors the logs' checkpoints (DESIGN §6). */
+  /** An RFC 3161 time-stamping authority that anchors the logs' checkpoints (docs/design.md §6). */
   TSA_URL?: string;
   /** wrangler.toml `[[queues.producers]]`: chunks of large sends. Unset: delivered in the request. */
   DELIVERY_QUEUE?: Queue<ChunkJob>;
@@ -272,7 +272,7 @@ export default {
     }
     await runDueMessages(deps);
     await sweepStaleChunks(deps);
-    // Logs that grew are anchored once their last anchor is an interval old (DESIGN §6).
+    // Logs that grew are anchored once their last anchor is an interval old (docs/design.md §6).
     await anchorDueLogs(deps);
     // Outbound webhooks whose retry fell due, and any a request's runner left.
     await runWebhookDeliveries(deps);

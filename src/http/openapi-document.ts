@@ -31,9 +31,9 @@ const EVIDENCE_PROBLEMS: readonly ProblemType[] = [
   "unknown-topic",
   "evidence-predates-erasure",
 ];
-/** Evidence dated by the caller: more than 5 minutes ahead or before 1990 is refused (DESIGN §2). */
+/** Evidence dated by the caller: more than 5 minutes ahead or before 1990 is refused (docs/design.md §2). */
 const DATED_EVIDENCE_PROBLEMS: readonly ProblemType[] = [...EVIDENCE_PROBLEMS, "implausible-time"];
-/** What a send refuses before anything is written (DESIGN §4). */
+/** What a send refuses before anything is written (docs/design.md §4). */
 const SEND_PROBLEMS: readonly ProblemType[] = [
   ...BODY_PROBLEMS,
   "unknown-topic",

@@ -12,7 +12,7 @@ const problem = (description: string) => ({
 
 /**
  * Who may call a route: `operator`, `public`, `session` (a dashboard page:
- * its signed session cookie, DESIGN §5 `/dashboard`), or the API key scope
+ * its signed session cookie, docs/design.md §5 `/dashboard`), or the API key scope
  * required.
  */
 export type Auth = "operator" | "public" | "session" | (string & {});

@@ -18,10 +18,10 @@ import {
 } from "../domain/vocabulary.js";
 import { SCOPES } from "../services/scopes.js";
 
-/** Schemas of the HTTP contract (DESIGN §5); field names are stable API. */
+/** Schemas of the HTTP contract (docs/design.md §5); field names are stable API. */
 
 /**
- * An e-mail address: the one syntax of every endpoint (DESIGN §2), the
+ * An e-mail address: the one syntax of every endpoint (docs/design.md §2), the
  * domain's `isValidAddress` — RFC 5321/6531 mailboxes with `'`, `=`, `+` and
  * internationalised domains — so what can be mailed can be objected for.
  */
@@ -239,7 +239,7 @@ export const SuppressionBody = v.strictObject({
 });
 
 /**
- * `PUT /v1/subjects/{email}`: every fact is optional (DESIGN §2) — what is
+ * `PUT /v1/subjects/{email}`: every fact is optional (docs/design.md §2) — what is
  * left out is unknown and what is held stays; no country means the tenant's
  * default country, no subscriber type means `individual`.
  */
@@ -265,7 +265,7 @@ export const ProblemSchema = v.object({
   errors: v.optional(v.array(v.object({ pointer: v.string(), detail: v.string() }))),
 });
 
-/** A header-bound text: CR/LF are refused later with a clear problem (DESIGN §4). */
+/** A header-bound text: CR/LF are refused later with a clear problem (docs/design.md §4). */
 const HeaderText = (max: number) =>
   v.pipe(v.string(), v.maxLength(max, `at most ${max} characters`));
 
@@ -319,15 +319,15 @@ export const SendMessageBody = v.strictObject({
   ),
 });
 
-/** The stable words of a decision (DESIGN §3), as the OpenAPI document lists them. */
+/** The stable words of a decision (docs/design.md §3), as the OpenAPI document lists them. */
 const BasisSchema = v.pipe(
   v.picklist(BASES),
-  v.description("The lawful basis a message is sent on (DESIGN §3)."),
+  v.description("The lawful basis a message is sent on (docs/design.md §3)."),
 );
 const ReasonSchema = v.pipe(
   v.picklist(REASONS),
   v.description(
-    "Why a message is suppressed (DESIGN §3). `minor`: the subject is known to be younger than the rule set's age of digital consent, so no basis that needs no consent applies (rule 6).",
+    "Why a message is suppressed (docs/design.md §3). `minor`: the subject is known to be younger than the rule set's age of digital consent, so no basis that needs no consent applies (rule 6).",
   ),
 );
 
@@ -398,7 +398,7 @@ export const MessageStateSchema = v.object({
   ),
 });
 
-/* Tenant settings (DESIGN §5 `/v1/settings`). */
+/* Tenant settings (docs/design.md §5 `/v1/settings`). */
 
 const Months = v.pipe(
   v.number(),
@@ -414,7 +414,7 @@ const TopicMapping = <Key extends v.GenericSchema<string, string>>(key: Key) =>
     v.check((map) => Object.keys(map).length <= 1000, "at most 1000 entries"),
   );
 
-/** An outbound webhook endpoint (DESIGN §5 `settings.webhooks`). */
+/** An outbound webhook endpoint (docs/design.md §5 `settings.webhooks`). */
 export const WebhookEndpoint = v.strictObject({
   url: v.pipe(
     v.string(),

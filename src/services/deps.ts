@@ -13,7 +13,7 @@ export interface Deps {
   clock: () => number;
   /**
    * The keyed hash of a normalised address within a tenant: evidence and
-   * proofs refer to subjects by it, never by the address (DESIGN §6).
+   * proofs refer to subjects by it, never by the address (docs/design.md §6).
    */
   subjectKeyHasher: KeyedHasher;
   /** SHA-256 of the operator credential. */
@@ -32,11 +32,11 @@ export interface Deps {
   settingsKey: Uint8Array;
   /**
    * The seed of the installation's Ed25519 key that signs every tenant's log
-   * checkpoints (DESIGN §6), derived from GROUNDS_SECRET for that purpose alone.
+   * checkpoints (docs/design.md §6), derived from GROUNDS_SECRET for that purpose alone.
    */
   logSeed: Uint8Array;
   /**
-   * The RFC 3161 time-stamping authority that anchors checkpoints (DESIGN §6,
+   * The RFC 3161 time-stamping authority that anchors checkpoints (docs/design.md §6,
    * `TSA_URL`); unset, checkpoints are signed but not anchored.
    */
   tsaUrl?: string;
@@ -62,7 +62,7 @@ export interface Deps {
   ) => Promise<void>;
   /**
    * Tells the delivery worker over the database (Node) that chunks are due: it hands them over
-   * after the request that proved them has answered (DESIGN §7).
+   * after the request that proved them has answered (docs/design.md §7).
    */
   wakeDelivery?: () => void;
   /**

@@ -4,7 +4,7 @@ import type { Deps } from "./deps.js";
 
 type KeyRow = typeof apiKeys.$inferSelect;
 
-/** An API key as `GET /v1/keys` shows it: never the secret, nor its hash (DESIGN §5). */
+/** An API key as `GET /v1/keys` shows it: never the secret, nor its hash (docs/design.md §5). */
 export interface KeyView {
   id: string;
   name: string | null;

@@ -9,7 +9,7 @@ const KEY = "operator_token_sha256";
 /**
  * The operator credential's hash. A token from the environment wins; else
  * the one generated at first start (its hash kept in the database); else a
- * new one is generated now and returned once, to be printed (DESIGN §5).
+ * new one is generated now and returned once, to be printed (docs/design.md §5).
  */
 export async function operatorCredential(
   db: Database,

@@ -6,7 +6,7 @@ import { type KeyView, keyView } from "./list-keys.js";
 import { recordSettingsChange, type SettingsActor } from "./settings/record-settings-change.js";
 
 /**
- * Revokes a key at once (DESIGN §5 `DELETE /v1/keys/{id}`): its next request
+ * Revokes a key at once (docs/design.md §5 `DELETE /v1/keys/{id}`): its next request
  * is refused (401), since every request reads the key. Revoking a key
  * already revoked answers it as it is.
  *

@@ -1,4 +1,4 @@
-/** API key scopes (DESIGN §2). `admin` includes every other scope. */
+/** API key scopes (docs/design.md §2). `admin` includes every other scope. */
 export const SCOPES = ["send", "evidence:write", "compliance:read", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 

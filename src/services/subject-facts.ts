@@ -45,7 +45,7 @@ export function inJsonArray(column: SQLiteColumn, keys: readonly string[]): SQL 
 /**
  * When each of these subjects was last erased (GDPR Art. 17), by subject key;
  * subjects never erased are absent. One query for any number of subjects.
- * Evidence dated at or before that instant is not accepted (DESIGN §3).
+ * Evidence dated at or before that instant is not accepted (docs/design.md §3).
  */
 export async function erasedAtOf(
   db: Database,

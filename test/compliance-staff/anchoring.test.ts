@@ -15,7 +15,7 @@ import { createTenantWithTopics, startTestGateway, type TestGateway } from "../s
 import { startTestTsa, type TestTsa } from "../support/tsa-server.js";
 
 /**
- * Anchoring (DESIGN §6): the latest checkpoint is time-stamped by a real
+ * Anchoring (docs/design.md §6): the latest checkpoint is time-stamped by a real
  * RFC 3161 authority (openssl ts -reply, with a CA made for this test), the
  * token kept, served in receipts, checked by `openssl ts -verify`; a swapped
  * token is named by GET /v1/integrity.

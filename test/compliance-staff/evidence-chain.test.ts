@@ -29,7 +29,7 @@ import {
 import { appendMany, grounds } from "./support.js";
 
 /**
- * The evidence chain (DESIGN §6, issue #6): every evidence event of a tenant
+ * The evidence chain (docs/design.md §6, issue #6): every evidence event of a tenant
  * is chained, so a changed, removed or reordered event is detected by
  * GET /v1/integrity even when no justification cites it. The tampering is
  * done in the libSQL file itself, as someone with access to it would.
@@ -159,7 +159,7 @@ describe("every evidence writer appends to the tenant's evidence chain", () => {
     });
     expect(chain.break).toBeUndefined();
     // Erasure cleared the personal part of every event; the chain, which
-    // never hashed it, still verifies (GDPR Art. 17, DESIGN §6).
+    // never hashed it, still verifies (GDPR Art. 17, docs/design.md §6).
     expect(rows.every((r) => r.personal === null)).toBe(true);
   });
 

@@ -26,7 +26,7 @@ import { databaseOf } from "../support/database.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 
 /**
- * The tenant's Merkle log (DESIGN §6): every evidence event and justification
+ * The tenant's Merkle log (docs/design.md §6): every evidence event and justification
  * is an entry; each append leaves a signed checkpoint; receipts verify with
  * the verifier key alone; GET /v1/integrity names what was altered in the
  * database file itself.

@@ -26,7 +26,7 @@ beforeAll(async () => {
     json: { id: "tips", name: "Tips", class: "marketing", categories: ["accessories"] },
   });
   expect(topic.status).toBe(201);
-  // Fewer than 1,096 days: only the operator may (DESIGN §5).
+  // Fewer than 1,096 days: only the operator may (docs/design.md §5).
   const settings = await gw.request(`/v1/tenants/${t.tenantId}/settings`, {
     method: "PATCH",
     key: OPERATOR_TOKEN,

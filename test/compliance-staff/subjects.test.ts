@@ -159,7 +159,7 @@ describe("DELETE /v1/subjects/{email} (Art. 17)", () => {
     expect(await integrity.json()).toMatchObject({
       ok: true,
       // The evidence chain too: the tombstone is appended, and the personal
-      // part erasure cleared is outside every hash (DESIGN §6).
+      // part erasure cleared is outside every hash (docs/design.md §6).
       chains: [
         { rows: 2, ok: true },
         { name: "evidence", ok: true, unchained: 0 },

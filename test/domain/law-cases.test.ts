@@ -1,5 +1,5 @@
 /**
- * Cases written from the law for four decisions DESIGN §2–§3 spell out: a
+ * Cases written from the law for four decisions docs/design.md §2–§3 spell out: a
  * stop never waits, the soft opt-in needs the opt-out at collection, a child
  * is not mailed on a basis that needs no consent, and an erasure stands as an
  * objection. Each names the provision it follows.
@@ -50,7 +50,7 @@ function recorded<T extends EvidenceEvent>(event: T, at: number): T {
 
 const outcome = (d: Decision) => ({ decision: d.decision, basis: d.basis, reasons: d.reasons });
 
-describe("a stop never waits (GDPR Art. 7(3), Art. 21(3); DESIGN §2 'When an event happened')", () => {
+describe("a stop never waits (GDPR Art. 7(3), Art. 21(3); docs/design.md §2 'When an event happened')", () => {
   const consent = recorded(granted("consent", "tips", monthsAgo(2)), monthsAgo(2));
 
   it("an objection dated 3 minutes ahead suppresses from the moment it is recorded (Art. 21(3))", () => {
@@ -160,7 +160,7 @@ describe("soft opt-in needs the opt-out at collection (ePrivacy Art. 13(2), Act 
   });
 });
 
-describe("no basis that needs no consent reaches a child (COPPA 15 U.S.C. 6502, GDPR Art. 8; DESIGN §3 rule 6)", () => {
+describe("no basis that needs no consent reaches a child (COPPA 15 U.S.C. 6502, GDPR Art. 8; docs/design.md §3 rule 6)", () => {
   // Born 2016: at most 9 on 15 June 2026, below the US age of 13.
   const child = { country: "US", birthYear: 2016 } as const;
 
@@ -212,7 +212,7 @@ describe("no basis that needs no consent reaches a child (COPPA 15 U.S.C. 6502, 
   });
 });
 
-describe("an erasure stands as an objection to all marketing (GDPR Art. 17 with Art. 21(3); DESIGN §3 rule 1)", () => {
+describe("an erasure stands as an objection to all marketing (GDPR Art. 17 with Art. 21(3); docs/design.md §3 rule 1)", () => {
   const erased = erasure("erasure", monthsAgo(6));
   const fresh = granted("fresh", "tips", monthsAgo(1));
 

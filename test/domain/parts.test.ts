@@ -275,7 +275,7 @@ describe("ruleSetForCountry", () => {
     expect(refs).toContain("eu@1");
   });
 
-  it("never gives a rule set looser than the law's defaults (DESIGN §3)", () => {
+  it("never gives a rule set looser than the law's defaults (docs/design.md §3)", () => {
     for (const ruleSet of RULE_SETS) {
       expect(ruleSet.consent.lifetimeMonths).toBeLessThanOrEqual(24);
       if (ruleSet.softOptIn) expect(ruleSet.softOptIn.months).toBeLessThanOrEqual(24);

@@ -1,5 +1,5 @@
 /**
- * Invariants of the decision (DESIGN §3) over arbitrary evidence histories,
+ * Invariants of the decision (docs/design.md §3) over arbitrary evidence histories,
  * subject facts, countries (with and without a rule set of their own) and
  * both policy modes.
  */
@@ -48,7 +48,7 @@ const COUNTRIES = ["CZ", "DE", "GB", "US", "CA", "SK", "FR", "AT", "JP", "BR", "
 /** The bases the `eu` rule set can give (no opt-out regime, corporate or implied consent). */
 const EU_BASES = basesOf(eu);
 
-/** Reasons a service topic may be suppressed for (DESIGN §3 rules 1–2). */
+/** Reasons a service topic may be suppressed for (docs/design.md §3 rules 1–2). */
 const SERVICE_BLOCKS: readonly Reason[] = [
   "restricted",
   "hard-bounce",
@@ -353,7 +353,7 @@ describe("decide", () => {
           );
           const before = decide(input);
           const after = decide({ ...input, evidence: [...input.evidence, ...others] });
-          // The one exception by design (DESIGN §3 rule 1): a consent to any
+          // The one exception by design (docs/design.md §3 rule 1): a consent to any
           // topic given after an erasure is the fresh opt-in that lifts the
           // address-level block. For marketing the erasure still stands as an
           // objection to every topic that consent does not name (GDPR Art. 17
@@ -467,7 +467,7 @@ describe("decide", () => {
   });
 
   it("(h) a stop recorded at time t suppresses every decision made after t, whatever date it carries", () => {
-    // DESIGN §2 "When an event happened": a withdrawal, objection, complaint,
+    // docs/design.md §2 "When an event happened": a withdrawal, objection, complaint,
     // suppression or erasure dated up to 5 minutes ahead of the gateway's
     // clock counts from the moment it is recorded (GDPR Art. 7(3), 21(3)).
     // Every other event happened before it; the stop is dated anywhere from

@@ -1,5 +1,5 @@
 /**
- * The worked examples of SCENARIOS.md (DESIGN §3), one test each, then a few
+ * The worked examples of SCENARIOS.md (docs/design.md §3), one test each, then a few
  * neighbours of the table that pin down its edges. The tenant's default
  * country is CZ and its mode jurisdictional unless a scenario says otherwise.
  */

@@ -11,7 +11,7 @@ import { patchSettings, postWebhook, type WebhookKeys, webhookKeys } from "../we
 
 /**
  * Provider faults, each as SendGrid shows it (test/support/sendgrid-server.ts modes), against the
- * real `@sendgrid/mail` client and the durable delivery queue (DESIGN §7, issue #16):
+ * real `@sendgrid/mail` client and the durable delivery queue (docs/design.md §7, issue #16):
  * - an answer lost after SendGrid took the mail (reset, or an answer past the timeout) is
  *   `unknown`, never resent blindly, and settled from SendGrid's events;
  * - a server that takes nothing and never answers is `unknown` too, and goes again only after

@@ -48,7 +48,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
     return row;
   }
 
-  /** The keyed hash the gateway refers to a subject by (DESIGN §6). */
+  /** The keyed hash the gateway refers to a subject by (docs/design.md §6). */
   function subjectKeyOf(email: string): string {
     return keyOf(tenantId, email.trim().toLowerCase());
   }
@@ -271,7 +271,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       expect((await decisionOf(gw, key, email, "tips")).ruleSet).toBe("us@1");
     });
 
-    // DESIGN §2: every fact is optional; what is left out stays as held, or unknown.
+    // docs/design.md §2: every fact is optional; what is left out stays as held, or unknown.
     it("PUT takes each fact alone: a country only, a subscriber type only; nothing else changes", async () => {
       const email = "partial@evidence.example";
       expect(await putSubject(gw, key, email, { country: "CZ" })).toEqual({
@@ -464,7 +464,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       ];
     };
 
-    // DESIGN §2 "When an event happened": more than 5 minutes ahead, or before 1990 → 422.
+    // docs/design.md §2 "When an event happened": more than 5 minutes ahead, or before 1990 → 422.
     it("evidence dated more than 5 minutes ahead is refused (422), naming the field, and nothing is written", async () => {
       const before = await count();
       for (const future of [ahead(gw, { days: 1 }), ahead(gw, { minutes: 6 })]) {

@@ -6,7 +6,7 @@ import type { GatewayUnderTest } from "../support/gateway-under-test.js";
 import { movedClock, RUNTIMES } from "../support/runtimes.js";
 import { ago, consentBody, decisionOf, evidenceRows, expectProblem } from "./helpers.js";
 
-/** `Idempotency-Key` on every write (DESIGN §5): a retry never writes twice. */
+/** `Idempotency-Key` on every write (docs/design.md §5): a retry never writes twice. */
 
 describe.each(RUNTIMES)("on $name", (runtime) => {
   let gw: GatewayUnderTest;

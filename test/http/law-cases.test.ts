@@ -27,7 +27,7 @@ import {
 } from "./helpers.js";
 
 /**
- * The cases of DESIGN §2–§3 written from the law, through the HTTP API with
+ * The cases of docs/design.md §2–§3 written from the law, through the HTTP API with
  * the real endpoints: a stop never waits, the soft opt-in needs the opt-out
  * at collection, a child is not mailed on a basis that needs no consent, an
  * erasure stands as an objection, and each subject fact is optional.
@@ -55,7 +55,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
     await gw?.stop();
   });
 
-  describe("a stop never waits (GDPR Art. 7(3), Art. 21(3); DESIGN §2)", () => {
+  describe("a stop never waits (GDPR Art. 7(3), Art. 21(3); docs/design.md §2)", () => {
     it("an objection dated 3 minutes ahead is answered 201 and suppresses the very next decision", async () => {
       const email = address("objection-ahead");
       await grant(gw, key, email, ["tips"], ago(gw, { months: 1 }));
@@ -176,7 +176,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
     });
   });
 
-  describe("no basis that needs no consent reaches a child (COPPA 15 U.S.C. 6502; DESIGN §3 rule 6)", () => {
+  describe("no basis that needs no consent reaches a child (COPPA 15 U.S.C. 6502; docs/design.md §3 rule 6)", () => {
     it("a US subject known to be under 13 whose consent fails as consent-minor → minor, not opt-out-regime", async () => {
       const email = address("us-child");
       await putSubject(gw, key, email, { country: "US", birthYear: 2018 });
@@ -215,7 +215,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
     });
   });
 
-  describe("an erasure stands as an objection to all marketing (GDPR Art. 17 with Art. 21(3); DESIGN §3 rule 1)", () => {
+  describe("an erasure stands as an objection to all marketing (GDPR Art. 17 with Art. 21(3); docs/design.md §3 rule 1)", () => {
     it("US: after an erasure, a fresh consent to tips re-opens tips only; deals-lenses stays erased", async () => {
       const email = address("erased-us");
       await putSubject(gw, key, email, { country: "US" });
@@ -233,7 +233,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
     });
   });
 
-  describe("one address syntax for every endpoint (RFC 5321 §4.1.2, RFC 6531 §3.3; DESIGN §2)", () => {
+  describe("one address syntax for every endpoint (RFC 5321 §4.1.2, RFC 6531 §3.3; docs/design.md §2)", () => {
     const ADDRESSES = [
       "o'brien@law-syntax.example",
       "a=b@law-syntax.example",
@@ -329,7 +329,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
     });
   });
 
-  describe("each subject fact is optional (DESIGN §2)", () => {
+  describe("each subject fact is optional (docs/design.md §2)", () => {
     it('PUT {"subscriberType":"corporate"} without a country is recorded; the tenant\'s default country then counts', async () => {
       const uk = await createTenantWithTopics(gw, { name: "Optika UK", country: "GB" });
       const email = address("corporate");

@@ -7,7 +7,7 @@ import type { GatewayUnderTest } from "../support/gateway-under-test.js";
 import { nodeHarness, RUNTIMES } from "../support/runtimes.js";
 
 /**
- * `/openapi.json` is an OpenAPI 3.1 document of the HTTP contract (DESIGN §5):
+ * `/openapi.json` is an OpenAPI 3.1 document of the HTTP contract (docs/design.md §5):
  * the paths and methods as the contract spells them, the contract's field
  * names in the request bodies, and the scope each operation needs.
  */
@@ -40,7 +40,7 @@ interface Document {
   components?: { securitySchemes?: Record<string, { type: string; scheme?: string }> };
 }
 
-/** DESIGN §5, every row, as OpenAPI path templates → methods → scope. */
+/** docs/design.md §5, every row, as OpenAPI path templates → methods → scope. */
 const CONTRACT: Record<string, Record<string, string>> = {
   "/v1/tenants": { post: "operator" },
   "/v1/keys": { post: "admin", get: "admin" },
@@ -303,7 +303,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       });
     });
 
-    it("lists every implemented path and method of DESIGN §5", () => {
+    it("lists every implemented path and method of docs/design.md §5", () => {
       for (const [method, path] of IMPLEMENTED) op(method, path);
     });
 
@@ -314,11 +314,11 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       for (const { path, method } of operations()) {
         expect(path, "an OpenAPI path template, not a router pattern").not.toMatch(/[:*]/);
         const contractPath = contractByShape.get(shape(path));
-        if (!contractPath) continue; // beyond DESIGN §5 (where it is silent)
+        if (!contractPath) continue; // beyond docs/design.md §5 (where it is silent)
         expect(path).toBe(contractPath);
         expect(
           Object.keys(CONTRACT[path] ?? {}),
-          `${method.toUpperCase()} ${path} is in DESIGN §5`,
+          `${method.toUpperCase()} ${path} is in docs/design.md §5`,
         ).toContain(method);
       }
     });
@@ -456,7 +456,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       expect(enumOf(schema.properties?.kind).sort()).toEqual(["inquiry", "purchase"]);
     });
 
-    it("PUT /v1/subjects/{email}: every fact optional (DESIGN §2)", () => {
+    it("PUT /v1/subjects/{email}: every fact optional (docs/design.md §2)", () => {
       const schema = body("put", "/v1/subjects/{email}");
       expectFields(schema, ["country", "subscriberType", "birthYear", "ageVerified"]);
       expect(schema.required ?? []).toEqual([]);
@@ -510,7 +510,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       }
     });
 
-    it("a decision's reasons and bases are the stable lists, `minor` among them (DESIGN §3 rule 6)", () => {
+    it("a decision's reasons and bases are the stable lists, `minor` among them (docs/design.md §3 rule 6)", () => {
       const answer = op("get", "/v1/subjects/{email}/decision").responses["200"]?.content?.[
         "application/json"
       ] as { schema?: Schema } | undefined;
@@ -525,7 +525,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
       expect(JSON.stringify(send)).toContain('"minor"');
     });
 
-    it("evidence writes document the 422 of an implausible time (DESIGN §2)", () => {
+    it("evidence writes document the 422 of an implausible time (docs/design.md §2)", () => {
       for (const path of [
         "/v1/consents",
         "/v1/customers",

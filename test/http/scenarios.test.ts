@@ -49,7 +49,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
   /**
    * A purchase of lenses 10 months ago, by a customer since 14 months ago; the
    * opt-out offered at checkout, when the address was collected, unless said
-   * (DESIGN §3 rule 5: no later than a day after `since`).
+   * (docs/design.md §3 rule 5: no later than a day after `since`).
    */
   function lensCustomer(email: string, optOutOffered = true) {
     const since = ago(gw, { months: 14 });

@@ -173,7 +173,7 @@ describe("POST /v1/imports and GET /v1/imports/{id}", () => {
   });
 });
 
-describe("an import after an erasure (DESIGN §3 rule 1)", () => {
+describe("an import after an erasure (docs/design.md §3 rule 1)", () => {
   it("refuses evidence dated before the erasure, and takes a fresh consent after it", async () => {
     const email = "vymazana@example.cz";
     await importFile(

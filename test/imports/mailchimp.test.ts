@@ -71,7 +71,7 @@ describe("a Mailchimp audience export", () => {
       source: "mailchimp",
       confirmedAt: Date.parse("2025-06-14T09:31:02Z"),
     });
-    // IPs are kept anonymised (DESIGN §2).
+    // IPs are kept anonymised (docs/design.md §2).
     expect(consent?.personal).toEqual({ ip: "89.102.17.0", confirmIp: "89.102.17.0" });
   });
 
@@ -135,7 +135,7 @@ describe("a Mailchimp audience export", () => {
     );
     expect(job).toMatchObject({ status: "done", processed: 1, imported: 1, rejectedCount: 0 });
     const decision = await decisionFor(gateway, key, "stara.schranka@zaniklo.example", "invoices");
-    // A hard bounce blocks every class of message (DESIGN §3 rule 1).
+    // A hard bounce blocks every class of message (docs/design.md §3 rule 1).
     expect(decision).toMatchObject({ decision: "suppress", reasons: ["hard-bounce"] });
     expect(decision.evidence[0]).toMatchObject({ at: "2026-06-01T03:12:45.000Z" });
   });

@@ -10,7 +10,7 @@ import {
 import type { GatewayUnderTest } from "../support/gateway-under-test.js";
 import { RUNTIMES } from "../support/runtimes.js";
 
-/** API keys (DESIGN §5): create with name and expiry, list, revoke at once, last admin kept. */
+/** API keys (docs/design.md §5): create with name and expiry, list, revoke at once, last admin kept. */
 
 interface KeyView {
   id: string;

@@ -14,7 +14,7 @@ import { consentData, seedEvidence } from "./seed.js";
 
 /**
  * A kill of the gateway in the middle of a send leaves no message delivered
- * without its justification (DESIGN §6), and after a restart nothing is
+ * without its justification (docs/design.md §6), and after a restart nothing is
  * delivered twice: a chunk caught while being handed over becomes `unknown`,
  * the chunks never handed over are delivered.
  */

@@ -71,7 +71,7 @@ describe("a send's statements", () => {
     const five = await statementsFor(1000, 5000);
     // Deciding and proving: one more statement per 1,000 recipients (the
     // justifications' insert), the rest the same whatever N. Of the constant,
-    // five are the Merkle log's (DESIGN §6): its head read, its entries
+    // five are the Merkle log's (docs/design.md §6): its head read, its entries
     // (5,000 per statement), the completed stored nodes, the moved head and
     // the signed checkpoint.
     const constant = one.decideAndProve - 1;

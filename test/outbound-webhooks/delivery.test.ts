@@ -16,7 +16,7 @@ import { startTestWorker } from "../support/worker.js";
 import { startReceiver } from "./receiver.js";
 
 /**
- * Outbound webhooks (DESIGN §5): a one-click unsubscribe reaches the tenant's receiver, signed
+ * Outbound webhooks (docs/design.md §5): a one-click unsubscribe reaches the tenant's receiver, signed
  * per Standard Webhooks and verified there with the `standardwebhooks` package, within seconds;
  * durable queue, retries with backoff for more than a day, every attempt visible, no address
  * kept longer than needed.

@@ -8,7 +8,7 @@ import { DAY, evidenceOf, MESSAGE, oneClick, signedToken } from "./helpers.js";
 
 /**
  * An unsubscribe during a send of several chunks takes effect for the
- * chunks not yet handed to the provider (DESIGN §5, issue #4): the one-click
+ * chunks not yet handed to the provider (docs/design.md §5, issue #4): the one-click
  * POST answers at once while the provider is busy with the first chunk, and
  * the re-check before the next chunk supersedes the recipient's
  * justification with a suppression.

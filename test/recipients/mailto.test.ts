@@ -16,7 +16,7 @@ import { RUNTIMES, servicesBeside } from "../support/runtimes.js";
 import { consentTo, MESSAGE, mailedToken, type Services } from "./helpers.js";
 
 /**
- * Mailed unsubscribes through SendGrid's Inbound Parse (DESIGN §5
+ * Mailed unsubscribes through SendGrid's Inbound Parse (docs/design.md §5
  * `/inbound/sendgrid/{tenant}`): the mailto of `List-Unsubscribe`, answered
  * by a real mail, records the unsubscribe as one-click does (channel
  * `email`), and the next send leaves the person out; mail without a genuine

@@ -22,7 +22,7 @@ import {
 } from "./helpers.js";
 
 /**
- * Double opt-in (DESIGN §5): POST /v1/subscriptions → a pending consent and a
+ * Double opt-in (docs/design.md §5): POST /v1/subscriptions → a pending consent and a
  * confirmation mail through the normal delivery path → GET /c/{token} shows a
  * button and changes nothing → POST /c/{token} confirms → the next decision
  * sends on consent.

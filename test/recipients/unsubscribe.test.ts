@@ -91,7 +91,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
         decision: "send",
         basis: "consent",
       });
-      // Service messages are not marketing: they still go (DESIGN §3 rule 2).
+      // Service messages are not marketing: they still go (docs/design.md §3 rule 2).
       expect((await decisionOf(gw, key, email, "invoices")).decision).toBe("send");
     });
 
@@ -238,7 +238,7 @@ describe.each(RUNTIMES)("on $name", (runtime) => {
         wordingVersion: "grounds-preference-center/en/1",
       });
       expect(objection?.data.wordingSha256).toMatch(/^[0-9a-f]{64}$/);
-      // The IP is kept anonymised (DESIGN §2).
+      // The IP is kept anonymised (docs/design.md §2).
       expect(objection?.personal).toMatchObject({ ip: "198.51.100.0", userAgent: "Firefox" });
       expect((await decisionOf(gw, key, email, "tips")).reasons).toEqual(["objected"]);
       expect((await decisionOf(gw, key, email, "deals-lenses")).decision).toBe("send");

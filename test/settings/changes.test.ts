@@ -7,7 +7,7 @@ import type { GatewayUnderTest } from "../support/gateway-under-test.js";
 import { RUNTIMES } from "../support/runtimes.js";
 
 /**
- * The retention floor (DESIGN §5: `proofDays` ≥ 1,096 for a tenant key, less only by the
+ * The retention floor (docs/design.md §5: `proofDays` ≥ 1,096 for a tenant key, less only by the
  * operator) and the record of every settings change (who, when, what; secrets as "changed").
  */
 

@@ -4,7 +4,7 @@ import { databaseOf } from "./database.js";
 import type { GatewayUnderTest } from "./gateway-under-test.js";
 
 /**
- * Waits until the gateway's delivery queue (DESIGN §7: delivery never runs inside the request)
+ * Waits until the gateway's delivery queue (docs/design.md §7: delivery never runs inside the request)
  * has handed over every chunk that is due: on Node the worker over the database, whose passes
  * are the gateway's background tasks; in workerd the Worker's queue consumer, watched through
  * the database file. A chunk waiting out an outage (due later) does not count.

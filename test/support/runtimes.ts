@@ -92,7 +92,7 @@ const subjectKeyHasher = keyedHasher(SECRET, "subject");
 
 /**
  * The keyed hash a gateway started with the test SECRET (either runtime) refers to a subject
- * by (DESIGN §6): the gateway's own derivation, with the secret the harnesses give it.
+ * by (docs/design.md §6): the gateway's own derivation, with the secret the harnesses give it.
  */
 export function subjectKeyOf(tenantId: string, normalisedAddress: string): string {
   return subjectKeyOfDeps(

@@ -18,7 +18,7 @@ import { startHranaServer } from "./hrana-server.js";
  * the test Hrana server on `dbPath`. Start it once per test file: about a second.
  */
 
-// Nothing in a test may reach Cloudflare (DESIGN: no account needed). Set before wrangler loads.
+// Nothing in a test may reach Cloudflare (docs/design.md: no account needed). Set before wrangler loads.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 process.env.WRANGLER_SEND_METRICS = "false";
 process.env.WRANGLER_LOG ??= "warn";

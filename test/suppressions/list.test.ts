@@ -4,7 +4,7 @@ import { createTenantWithTopics } from "../support/gateway.js";
 import type { GatewayUnderTest } from "../support/gateway-under-test.js";
 import { RUNTIMES } from "../support/runtimes.js";
 
-/** `GET /v1/suppressions` (DESIGN §5): active suppressions and objections, newest first, paged. */
+/** `GET /v1/suppressions` (docs/design.md §5): active suppressions and objections, newest first, paged. */
 
 interface Stop {
   id: string;

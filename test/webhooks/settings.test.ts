@@ -10,7 +10,7 @@ import type { GatewayUnderTest } from "../support/gateway-under-test.js";
 import { RUNTIMES, servicesBeside } from "../support/runtimes.js";
 import { patchSettings, webhookKeys } from "./helpers.js";
 
-/** `GET`/`PATCH /v1/settings` (DESIGN §5): SendGrid key, webhook key, mappings, retention. */
+/** `GET`/`PATCH /v1/settings` (docs/design.md §5): SendGrid key, webhook key, mappings, retention. */
 
 describe.each(RUNTIMES)("on $name", (runtime) => {
   let gw: GatewayUnderTest;

@@ -1,5 +1,5 @@
 /**
- * Composing a message that carries what the law asks of it (DESIGN §4), once
+ * Composing a message that carries what the law asks of it (docs/design.md §4), once
  * for all its recipients, or refusing it before anything is sent.
  */
 import { FOOTERS, TEMPLATES } from "../../generated/templates.js";

@@ -1,5 +1,5 @@
 /**
- * Message compliance (DESIGN §4): what every message must carry, composed
+ * Message compliance (docs/design.md §4): what every message must carry, composed
  * once per message, with per-recipient values as provider substitutions.
  */
 export {

@@ -5,7 +5,7 @@
 import { ProblemError, type ProblemField } from "../../problems.js";
 import { domainOf, isValidAddress } from "../address.js";
 
-/** The tenant as the law asks a commercial message to name it (DESIGN §2, §4). */
+/** The tenant as the law asks a commercial message to name it (docs/design.md §2, §4). */
 export interface SenderIdentity {
   legalName: string;
   /** Postal address; may span lines. */
@@ -56,7 +56,7 @@ export function canonicalDomain(raw: string): string | null {
 }
 
 /**
- * The From domain must be one of the tenant's verified domains (DESIGN §4: no
+ * The From domain must be one of the tenant's verified domains (docs/design.md §4: no
  * impersonation; DMARC alignment is what mailbox providers check). Exact
  * match: a subdomain is a different domain unless it is listed itself.
  */

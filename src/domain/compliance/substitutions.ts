@@ -57,7 +57,7 @@ export function recipientValuesOf(kind: MessageKind): ReadonlySet<string> {
   );
 }
 
-/** The bases a marketing message may be sent on (DESIGN §3 rules 4–6). */
+/** The bases a marketing message may be sent on (docs/design.md §3 rules 4–6). */
 const MARKETING_BASES: ReadonlySet<Basis> = new Set<Basis>([
   "consent",
   "legitimate-interest",

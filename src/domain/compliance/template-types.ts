@@ -2,7 +2,7 @@
  * The shape of the templates compiled at build time (scripts/build-templates.ts
  * writes src/generated/templates.ts): MJML is compiled to HTML once, on the
  * developer's machine, so nothing of MJML runs — or is bundled — at run time
- * (DESIGN §7; mjml costs a 3 MB bundle and a 1.5 s first request on the edge).
+ * (docs/design.md §7; mjml costs a 3 MB bundle and a 1.5 s first request on the edge).
  */
 
 /**

@@ -18,7 +18,7 @@ import { ALL_MARKETING, type Basis, type Reason } from "../vocabulary.js";
 import type { Decision, DecisionInput, EvidenceRef, TraceStep } from "./types.js";
 
 /**
- * DESIGN §3: facts about one subject + topic + rule set + now → decision.
+ * docs/design.md §3: facts about one subject + topic + rule set + now → decision.
  * Pure: no I/O, and everything it used is named in its result.
  *
  * In `strict` mode the subject's rule set and `eu` must both allow the
@@ -80,7 +80,7 @@ const TIE_RANK: Record<EvidenceEvent["kind"], number> = {
   erasure: 8,
 };
 
-/** The person's or the provider's "stop" (DESIGN §2 "When an event happened"). */
+/** The person's or the provider's "stop" (docs/design.md §2 "When an event happened"). */
 const STOPS: ReadonlySet<EvidenceEvent["kind"]> = new Set([
   "consent-withdrawn",
   "objection",
@@ -498,7 +498,7 @@ function decideUnder(
 /**
  * Why the subject is known to be younger than the rule set's age of digital
  * consent now, or null. Where only a birth year is known, the youngest
- * possible age counts (DESIGN §3 rule 4); a verified age settles it.
+ * possible age counts (docs/design.md §3 rule 4); a verified age settles it.
  */
 function knownMinorAt(
   now: number,

@@ -2,7 +2,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 
 /**
- * The tamper-evident chain (DESIGN §6; the algorithm is written down for
+ * The tamper-evident chain (docs/design.md §6; the algorithm is written down for
  * auditors in docs/proof-log.md). Each row's hash is
  *
  *   hash = hex(SHA-256(JCS(content)))

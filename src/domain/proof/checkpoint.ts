@@ -2,7 +2,7 @@ import { fromBase64, toBase64 } from "./base64.js";
 import type { Hash } from "./merkle.js";
 
 /**
- * A log's state as a C2SP `tlog-checkpoint` note text (DESIGN §6):
+ * A log's state as a C2SP `tlog-checkpoint` note text (docs/design.md §6):
  *
  *   <origin>\n<tree size in decimal>\n<base64 root hash>\n
  *
@@ -15,7 +15,7 @@ export interface Checkpoint {
   root: Hash;
 }
 
-/** The log's origin line for a tenant (DESIGN §6). */
+/** The log's origin line for a tenant (docs/design.md §6). */
 export function logOrigin(publicUrl: string, tenantId: string): string {
   return `${new URL(publicUrl).host}/grounds/${tenantId}`;
 }

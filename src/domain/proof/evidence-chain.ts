@@ -1,7 +1,7 @@
 import { type ChainBreak, link, verifyChain } from "./chain.js";
 
 /**
- * The evidence chain (DESIGN §6; written down for auditors in
+ * The evidence chain (docs/design.md §6; written down for auditors in
  * docs/proof-log.md, "The evidence chain"): each tenant's evidence events
  * are chained like its justifications, so a changed, removed or reordered
  * event is detected even when no justification cites it.

@@ -1,7 +1,7 @@
 import { canonicalJson } from "./chain.js";
 
 /**
- * The entries of a tenant's Merkle log (DESIGN §6; docs/proof-log.md gives
+ * The entries of a tenant's Merkle log (docs/design.md §6; docs/proof-log.md gives
  * each kind's members). An entry's bytes are the RFC 8785 (JCS) text of its
  * JSON content, UTF-8; its leaf hash is SHA-256(0x00 ‖ bytes). An entry
  * commits to the keyed hash of the address (`subject`), never the address,
@@ -77,7 +77,7 @@ export function evidenceEntry(row: EvidenceEntryFields) {
  * The first entry of a log opened on a database whose proofs were per-row
  * hash chains (an earlier version): the heads of those chains, verified
  * when this entry was written, so the old history is committed to by the
- * new log (DESIGN §6, "Upgrading").
+ * new log (docs/design.md §6, "Upgrading").
  */
 export interface ChainHeadsEntryFields {
   heads: Record<string, { seq: number; hash: string }>;

@@ -1,7 +1,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 
 /**
- * The Merkle tree of a tenant's log (DESIGN §6), exactly as RFC 9162 §2.1
+ * The Merkle tree of a tenant's log (docs/design.md §6), exactly as RFC 9162 §2.1
  * defines it for Certificate Transparency:
  *
  *   MTH({})        = SHA-256()

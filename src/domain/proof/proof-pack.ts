@@ -1,7 +1,7 @@
 import type { Receipt } from "./receipt.js";
 
 /**
- * A person's proof pack (DESIGN §5 `GET /v1/subjects/{email}/proofs`): what
+ * A person's proof pack (docs/design.md §5 `GET /v1/subjects/{email}/proofs`): what
  * a controller hands a regulator who asks "show me why you mailed this
  * person" — every receipt of the subject's evidence and justifications
  * (each carrying the checkpoint and timestamp token it rests on), the

@@ -7,7 +7,7 @@ import { type NoteVerifier, openNote } from "./signed-note.js";
 import { checkTimestampToken, verifyTokenSignature } from "./timestamp.js";
 
 /**
- * A receipt (DESIGN §6, docs/proof-log.md "Receipts"): everything needed to
+ * A receipt (docs/design.md §6, docs/proof-log.md "Receipts"): everything needed to
  * check, offline and with the log's verifier key alone, that one entry is in
  * a tenant's log at a signed (and, when anchored, time-stamped) checkpoint.
  * It carries one entry and the hashes of its proof path: nothing about any

@@ -4,7 +4,7 @@ import { fromBase64, toBase64 } from "./base64.js";
 
 /**
  * Signed notes (C2SP `signed-note`, the format of Go's
- * golang.org/x/mod/sumdb/note) with Ed25519, as DESIGN §6 asks for the
+ * golang.org/x/mod/sumdb/note) with Ed25519, as docs/design.md §6 asks for the
  * log's checkpoints:
  *
  *   <text, ending in a newline>
@@ -62,7 +62,7 @@ export function keyIdOf(name: string, publicKey: Uint8Array): Uint8Array {
 const PKCS8_ED25519_HEADER = hexToBytes("302e020100300506032b657004220420");
 
 /**
- * The signer of the note key whose 32-byte seed is given (DESIGN §6: derived
+ * The signer of the note key whose 32-byte seed is given (docs/design.md §6: derived
  * from GROUNDS_SECRET, so the key needs no storage of its own and is the same
  * on every instance of the installation).
  */

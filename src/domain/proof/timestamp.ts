@@ -14,7 +14,7 @@ import { fromBase64 } from "./base64.js";
 import { equalHashes } from "./merkle.js";
 
 /**
- * RFC 3161 time-stamping of checkpoints (DESIGN §6, "Anchoring"): the
+ * RFC 3161 time-stamping of checkpoints (docs/design.md §6, "Anchoring"): the
  * request asks a time-stamping authority to sign SHA-256 of a checkpoint's
  * note text; the token it answers (a CMS SignedData over a TSTInfo) is kept
  * and carried in receipts. The ASN.1 is @peculiar/asn1-tsp's and

@@ -30,7 +30,7 @@ export function normaliseCountry(country: string): string {
 }
 
 /**
- * The rule set for a country: its own, else `eu` (DESIGN §3: a country with no
+ * The rule set for a country: its own, else `eu` (docs/design.md §3: a country with no
  * rule set of its own gets `eu`).
  */
 export function ruleSetForCountry(country: string): RuleSet {

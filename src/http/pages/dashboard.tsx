@@ -1,5 +1,5 @@
 /**
- * The compliance workbench (DESIGN §5 `/dashboard`): server-rendered pages
+ * The compliance workbench (docs/design.md §5 `/dashboard`): server-rendered pages
  * with no script, in the staff layout (staff-layout.tsx). Each form carries
  * the session's CSRF token; a person's address travels in a POST body, never
  * in a URL (URLs end up in logs and histories).

@@ -37,7 +37,7 @@ import {
 } from "../pages/dashboard.js";
 
 /**
- * The compliance dashboard (DESIGN §5 `/dashboard`). A person signs in with a
+ * The compliance dashboard (docs/design.md §5 `/dashboard`). A person signs in with a
  * `compliance:read` key; the key itself is never stored in the browser: the
  * session cookie holds a signed (HMAC) token naming the key's id, and is
  * HttpOnly (no script reads it), SameSite=Strict (no other site's request

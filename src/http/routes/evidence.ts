@@ -33,7 +33,7 @@ const write = (summary: string, description: string) =>
     response: RecordedEvidenceSchema,
   });
 
-/** Evidence writes (DESIGN §5): each appends events and answers what it recorded. */
+/** Evidence writes (docs/design.md §5): each appends events and answers what it recorded. */
 export function evidenceRoutes(deps: Deps) {
   const scoped = requireScope(deps, "evidence:write");
   const once = idempotent(deps);

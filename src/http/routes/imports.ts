@@ -36,7 +36,7 @@ const ImportSchema = v.object({
   finishedAt: v.nullable(v.string()),
 });
 
-/** Bulk import of evidence (DESIGN §5): the file is the body. */
+/** Bulk import of evidence (docs/design.md §5): the file is the body. */
 export function importRoutes(deps: Deps) {
   const scoped = requireScope(deps, "evidence:write");
   return new Hono<AppEnv>()

@@ -15,7 +15,7 @@ import { documented } from "../openapi.js";
 import { problemResponse } from "../problem.js";
 
 /**
- * SendGrid Inbound Parse for the mailto of `List-Unsubscribe` (DESIGN §5).
+ * SendGrid Inbound Parse for the mailto of `List-Unsubscribe` (docs/design.md §5).
  * SendGrid posts `multipart/form-data`: with "send raw" the whole message in
  * `email`, else the parsed fields (`subject`, `text`, `html`, `from`, …).
  * The URL carries a secret derived from GROUNDS_SECRET for the tenant

@@ -14,7 +14,7 @@ import { validate } from "../validate.js";
 
 const KeyList = v.object({ keys: v.array(KeySchema), nextCursor: NextCursor });
 
-/** API keys (DESIGN §5): create (shown once), list, revoke. */
+/** API keys (docs/design.md §5): create (shown once), list, revoke. */
 export function keyRoutes(deps: Deps) {
   const admin = requireScope(deps, "admin");
   return new Hono<AppEnv>()

@@ -30,7 +30,7 @@ const ConsistencyQuery = v.object({ from: TreeSize, to: TreeSize });
 const CHECKPOINT_TYPE = "text/plain; charset=utf-8";
 
 /**
- * The tenant's Merkle log (DESIGN §5, §6): its signed checkpoint, the
+ * The tenant's Merkle log (docs/design.md §5, §6): its signed checkpoint, the
  * verifier key, consistency proofs, anchoring, receipts; and the public
  * checkpoint for witnesses.
  */

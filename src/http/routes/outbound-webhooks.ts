@@ -46,7 +46,7 @@ const SecretSchema = v.object({
   secret: v.pipe(v.string(), v.description("`whsec_` and base64: the Standard Webhooks form")),
 });
 
-/** Outbound webhooks (DESIGN §5): the signing secret, and every delivery with its attempts. */
+/** Outbound webhooks (docs/design.md §5): the signing secret, and every delivery with its attempts. */
 export function outboundWebhookRoutes(deps: Deps) {
   const admin = requireScope(deps, "admin");
   return new Hono<AppEnv>()

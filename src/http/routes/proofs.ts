@@ -26,7 +26,7 @@ const ProofQuery = v.object({
   chain: v.optional(v.picklist(["justifications", "evidence"]), "justifications"),
 });
 
-/** Proof export and integrity (DESIGN §5, §6), for compliance staff. */
+/** Proof export and integrity (docs/design.md §5, §6), for compliance staff. */
 export function proofRoutes(deps: Deps) {
   const scoped = requireScope(deps, "compliance:read");
   return new Hono<AppEnv>()

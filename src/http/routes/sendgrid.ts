@@ -19,7 +19,7 @@ const StringMap = v.record(v.string(), v.string("must be a string"));
 /**
  * SendGrid carries `custom_args` and `categories` into the message's
  * `X-SMTPAPI` header and its events; a line break there would start a header
- * line of the caller's choosing (RFC 5322 §2.2, DESIGN §4: no CR/LF in any
+ * line of the caller's choosing (RFC 5322 §2.2, docs/design.md §4: no CR/LF in any
  * header field), so it is refused, not passed through.
  */
 const HeaderText = v.pipe(

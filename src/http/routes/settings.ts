@@ -30,7 +30,7 @@ const SettingsChangeList = v.object({
   nextCursor: NextCursor,
 });
 
-/** Tenant settings (DESIGN §5): SendGrid key and webhook, mappings, retention, and their record. */
+/** Tenant settings (docs/design.md §5): SendGrid key and webhook, mappings, retention, and their record. */
 export function settingsRoutes(deps: Deps) {
   const admin = requireScope(deps, "admin");
   return new Hono<AppEnv>()

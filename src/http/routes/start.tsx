@@ -5,7 +5,7 @@ import { documented } from "../openapi.js";
 import { STAFF_PAGE_HEADERS, StaffPage } from "../pages/staff-layout.js";
 
 /**
- * `GET /`: where a new user lands (DESIGN §5). It links what there is to
+ * `GET /`: where a new user lands (docs/design.md §5). It links what there is to
  * see — the API reference, the document, the workbench, and the local
  * outbox when mail goes there (no SendGrid key) — and says nothing about
  * any tenant.

@@ -68,7 +68,7 @@ const SubscriptionResultSchema = v.object({
 });
 
 /**
- * Double opt-in (DESIGN §5): `POST /v1/subscriptions` records pending
+ * Double opt-in (docs/design.md §5): `POST /v1/subscriptions` records pending
  * consents and sends the confirmation mail; `GET /c/{token}` shows what is
  * to be confirmed (and changes nothing); `POST /c/{token}` confirms.
  */

@@ -41,7 +41,7 @@ import {
 import { STORAGE_RETRY_AFTER_SECONDS } from "../problem.js";
 
 /**
- * `/u/{token}` (DESIGN §5): the page behind every unsubscribe link, and the
+ * `/u/{token}` (docs/design.md §5): the page behind every unsubscribe link, and the
  * target of RFC 8058 one-click unsubscribes.
  *
  * `GET` and `HEAD` never change anything — link scanners and prefetchers

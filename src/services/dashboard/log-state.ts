@@ -17,7 +17,7 @@ export interface LogState {
 }
 
 /**
- * The state of the tenant's proof log for the workbench (DESIGN §6): the
+ * The state of the tenant's proof log for the workbench (docs/design.md §6): the
  * Merkle log's latest signed checkpoint and last anchor, and each per-row
  * chain's head and retention checkpoint. It reads stored
  * state only; verifying it all (`verifyIntegrity`) is run on request.

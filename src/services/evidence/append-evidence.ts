@@ -37,7 +37,7 @@ export interface EvidencePlan<R> {
 const ROWS_PER_STATEMENT = 1000;
 
 /**
- * THE way evidence is written (DESIGN §6): every evidence event is appended
+ * THE way evidence is written (docs/design.md §6): every evidence event is appended
  * to its tenant's evidence chain, in one atomic batch with whatever goes
  * with it, so a changed, removed or reordered event is detected by
  * `GET /v1/integrity` (docs/proof-log.md, "The evidence chain").

@@ -21,10 +21,10 @@ import { newEvidence, type RecordedEvidence, recorded, subjectOf } from "./rows.
  * it in the local outbox, and its entry in the recipients kept with each
  * message (for a scheduled send or a resumed one) — and a tombstone remains, keyed by the keyed hash
  * of the address, so the address is never mailed again without a fresh
- * opt-in (DESIGN §3 rule 1). The evidence rows and justifications
+ * opt-in (docs/design.md §3 rule 1). The evidence rows and justifications
  * themselves stay: they hold no address, only its keyed hash, and neither
  * the address column of a justification nor the personal part of evidence
- * is hashed, so every chain still verifies (DESIGN §6). The request is
+ * is hashed, so every chain still verifies (docs/design.md §6). The request is
  * recorded with its date and its one-month deadline (Art. 12(3)), done at
  * once, in the same atomic batch.
  */
@@ -42,7 +42,7 @@ export async function eraseSubject(
   const ofSubject = (table: typeof evidence | typeof subjects | typeof justifications) =>
     and(eq(table.tenantId, tenantId), eq(table.subjectKey, subject.subjectKey));
   // The tombstone is appended to the evidence chain in the same batch; the
-  // personal part cleared here is outside every hash (DESIGN §6).
+  // personal part cleared here is outside every hash (docs/design.md §6).
   const before = [
     // Stored answers replayed for an Idempotency-Key (24 h) may quote the
     // address (a send's results, an access request): they go, and the key

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Deps } from "../deps.js";
 
-/** Why an address is stopped, as `GET /v1/suppressions?reason=` names it (DESIGN §3 reason codes). */
+/** Why an address is stopped, as `GET /v1/suppressions?reason=` names it (docs/design.md §3 reason codes). */
 export const STOP_REASONS = [
   "hard-bounce",
   "spam-complaint",
@@ -25,11 +25,11 @@ export interface StopView {
 }
 
 /**
- * A tenant's active suppressions and objections, newest first (DESIGN §5
+ * A tenant's active suppressions and objections, newest first (docs/design.md §5
  * `GET /v1/suppressions`): for each subject and reason (and topic, for an
  * objection) the latest such event, unless what undoes it came later by
  * the time it happened — a lifting of that suppression, or for an objection
- * or an erasure a consent given after it (DESIGN §3 rules 1 and 3; an
+ * or an erasure a consent given after it (docs/design.md §3 rules 1 and 3; an
  * objection to all marketing is re-opened only topic by topic, so it stays
  * listed). `limit + 1` rows after `after` (`[occurredAt, id]`).
  */

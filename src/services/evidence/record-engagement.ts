@@ -14,7 +14,7 @@ export interface RecordEngagementInput {
   at: number;
 }
 
-/** Records an open, click or visit: it keeps consent fresh (DESIGN §3 rule 4). */
+/** Records an open, click or visit: it keeps consent fresh (docs/design.md §3 rule 4). */
 export async function recordEngagement(
   deps: Deps,
   tenantId: string,

@@ -13,7 +13,7 @@ export interface SubjectFactsView {
 
 /**
  * Records facts about a subject (country, subscriber type, age). Each is
- * optional (DESIGN §2): a fact left out stays as held, or unknown — no
+ * optional (docs/design.md §2): a fact left out stays as held, or unknown — no
  * country means the tenant's default country, no subscriber type means
  * `individual`. Facts that say nothing record nothing.
  */

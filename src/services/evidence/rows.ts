@@ -14,7 +14,7 @@ import { appendEvidence } from "./append-evidence.js";
 export type EvidenceInsert = typeof evidence.$inferInsert;
 export type EvidenceRow = typeof evidence.$inferSelect;
 
-/** Facts about a subject a caller may give with any evidence (DESIGN §2). */
+/** Facts about a subject a caller may give with any evidence (docs/design.md §2). */
 export interface SubjectFactsInput {
   country?: string | undefined;
   subscriberType?: SubscriberType | undefined;
@@ -59,7 +59,7 @@ export function upsertSubject(deps: Deps, subject: SubjectRef, facts: SubjectFac
   const now = deps.clock();
   if (subject.email === null) {
     // Known by its key only: the row, if there is one, keeps the address it
-    // has; none is made up (the evidence alone decides, DESIGN §3).
+    // has; none is made up (the evidence alone decides, docs/design.md §3).
     if (hasFacts(facts)) throw new TypeError("Facts need the subject's address.");
     return deps.db
       .update(subjects)
@@ -151,7 +151,7 @@ export function newEvidence(
   };
 }
 
-/** Personal fields of a source (IP anonymised, DESIGN §2), without empties. */
+/** Personal fields of a source (IP anonymised, docs/design.md §2), without empties. */
 export function sourcePersonal(source: {
   ip?: string | undefined;
   userAgent?: string | undefined;
@@ -171,7 +171,7 @@ export function sourcePersonal(source: {
  * Evidence cannot be dated in the future: it records what happened. A few
  * minutes of clock skew between the caller and the gateway are allowed (a
  * stop so dated counts from when it is recorded, domain/decision); further
- * ahead, or before 1990, the time is refused and nothing is stored (DESIGN §2
+ * ahead, or before 1990, the time is refused and nothing is stored (docs/design.md §2
  * "When an event happened").
  */
 export function assertHappened(deps: Deps, at: number, pointer: string): void {
@@ -202,7 +202,7 @@ export function recorded(rows: readonly EvidenceInsert[]): RecordedEvidence[] {
 }
 
 /**
- * Evidence dated before an erasure is never accepted (DESIGN §3 rule 1): it
+ * Evidence dated before an erasure is never accepted (docs/design.md §3 rule 1): it
  * would not count for the decision, and storing it would bring back personal
  * data the person had erased (GDPR Art. 17). Only what happened after the
  * erasure — a fresh opt-in — is recorded.
@@ -225,7 +225,7 @@ export async function assertAfterErasure(
 
 /**
  * Writes the subject and its new evidence in one atomic batch, appended to
- * the tenant's evidence chain (DESIGN §6). The erasure check runs after the
+ * the tenant's evidence chain (docs/design.md §6). The erasure check runs after the
  * chain's head is read (append-evidence.ts), so an erasure recorded
  * concurrently is seen, or makes the write be decided again.
  */

@@ -13,7 +13,7 @@ const num = (data: Data, key: string): number | null =>
  * A stored evidence row as the decision sees it. Rows that only record
  * history (subject facts) carry nothing the decision uses and map to null.
  * The time it was recorded goes with it: a stop dated ahead of the clock
- * counts from then (DESIGN §2 "When an event happened").
+ * counts from then (docs/design.md §2 "When an event happened").
  */
 export function toDomainEvent(
   row: Pick<EvidenceRow, "id" | "kind" | "topic" | "occurredAt" | "data">,

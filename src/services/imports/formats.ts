@@ -21,7 +21,7 @@ import {
 } from "./row-schemas.js";
 
 /**
- * The formats an import reads (DESIGN §5), each mapped onto evidence with
+ * The formats an import reads (docs/design.md §5), each mapped onto evidence with
  * method `import`, keeping the original times and (anonymised) IPs. A mapper
  * turns one record of the file into the evidence it stands for, or into the
  * reason it is refused. Mappers are pure: the database is the writer's.
@@ -63,7 +63,7 @@ export interface ImportEvent {
   personal: Record<string, unknown> | null;
   /**
    * What makes the event the same event when a file is imported again
-   * (DESIGN: a re-run changes nothing). Its time, unless it has none.
+   * (docs/design.md: a re-run changes nothing). Its time, unless it has none.
    */
   identity: string;
 }
@@ -97,7 +97,7 @@ export const refuse = (reason: string): never => {
 const REPLACEMENT_CHARACTER = "\uFFFD";
 
 /**
- * The bounds every evidence writer applies (DESIGN §2 "When an event
+ * The bounds every evidence writer applies (docs/design.md §2 "When an event
  * happened"): a few minutes of clock skew between the exporting tool and the
  * gateway, and nothing before 1990 (earlier dates are artefacts: epoch zero).
  */
@@ -329,7 +329,7 @@ export function mailchimpMapper(header: readonly string[], ctx: ImportContext): 
         refuse("no UNSUB_TIME or LAST_CHANGED: an unsubscription without a date");
       endedAt = at;
       // Mailchimp records abuse reports as unsubscriptions; a spam complaint
-      // is an objection to all marketing (DESIGN §3 rule 3).
+      // is an objection to all marketing (docs/design.md §3 rule 3).
       if (/abuse|spam/i.test(get(col.unsubReason) ?? "")) {
         events.push(suppressionEvent(ctx, "spam-complaint", at));
       } else {

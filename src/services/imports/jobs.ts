@@ -9,7 +9,7 @@ import { CSV_COLUMNS, type ImportFormat, type ImportOptions } from "./formats.js
 
 export type ImportRow = typeof imports.$inferSelect;
 
-/** An import as the API shows it (DESIGN §5 `GET /v1/imports/{id}`). */
+/** An import as the API shows it (docs/design.md §5 `GET /v1/imports/{id}`). */
 export interface ImportView {
   id: string;
   status: ImportRow["status"];

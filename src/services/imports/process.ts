@@ -218,7 +218,7 @@ const notErasedSince = sql`not exists (select 1 from ${evidence} erased
 /**
  * Writes one batch: the subjects, their evidence, the refused rows and the
  * job's progress, in one transaction. Evidence of a subject dated at or
- * before its erasure is refused (DESIGN §3 rule 1).
+ * before its erasure is refused (docs/design.md §3 rule 1).
  *
  * The transaction is one `batch` call, not an interactive transaction: on a
  * database file, a write of another request in this process would wait for

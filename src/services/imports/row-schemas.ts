@@ -10,7 +10,7 @@ import {
 
 /**
  * The rows of a generic import (NDJSON, and CSV once its columns are read):
- * each is the body of the matching evidence write of the API (DESIGN §5),
+ * each is the body of the matching evidence write of the API (docs/design.md §5),
  * with a `type`. The API's own schemas are reused; only what an import must
  * read differently is changed: times may come without a zone (spreadsheets
  * and exports write them so; they are read as UTC), a consent's topics may

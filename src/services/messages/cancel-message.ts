@@ -10,7 +10,7 @@ import { settleMessage } from "./deliver-message.js";
 import { type MessageState, messageState } from "./message-state.js";
 
 /**
- * Cancels what of a message has not been handed to the provider (DESIGN §5
+ * Cancels what of a message has not been handed to the provider (docs/design.md §5
  * `DELETE /v1/messages/{id}`). A scheduled message is never decided. Of a
  * message being sent, every chunk still queued is claimed `queued →
  * cancelled` (one conditional update, so a worker that claimed it first sends

@@ -88,7 +88,7 @@ export interface PersonalizeInput {
 }
 
 /**
- * A message as composed once, at send time, for all its recipients (DESIGN §4):
+ * A message as composed once, at send time, for all its recipients (docs/design.md §4):
  * stored with the message (`messages.composition`) so that delivery — later,
  * chunk by chunk, perhaps after a restart — personalises from it and never
  * composes again.
@@ -103,7 +103,7 @@ export interface Composition {
 }
 
 /**
- * Composes a message once for all its recipients (DESIGN §4), or refuses it
+ * Composes a message once for all its recipients (docs/design.md §4), or refuses it
  * with a problem (header injection, an unverified From domain, a missing
  * sender identity or content) before anything is written or sent.
  */

@@ -40,7 +40,7 @@ export interface RecipientDecision {
 }
 
 /**
- * Recipients deduplicated by normalised address (DESIGN §2): the first
+ * Recipients deduplicated by normalised address (docs/design.md §2): the first
  * occurrence wins, so a list with "Jana@x.cz" and "jana@x.cz" mails once.
  */
 export function uniqueRecipients(recipients: readonly Recipient[]): Recipient[] {

@@ -75,7 +75,7 @@ export async function deliverChunkOf(
 
 /**
  * After a send is proven (`proveMessage`, which answers the chunk count): delivery leaves the
- * request (DESIGN §7). The chunks go to the queue — Cloudflare Queues on Workers
+ * request (docs/design.md §7). The chunks go to the queue — Cloudflare Queues on Workers
  * (`deps.enqueueChunks`), the worker over the database on Node (`deps.wakeDelivery`); only a
  * runtime with neither delivers here. Answers the message's status: `sending` while queued.
  */

@@ -55,7 +55,7 @@ export async function deliverDueChunks(deps: Deps): Promise<number> {
 }
 
 /**
- * The durable delivery queue on Node (DESIGN §7): a worker over the database. Its state is
+ * The durable delivery queue on Node (docs/design.md §7): a worker over the database. Its state is
  * the `delivery_chunks` table, so a restart loses nothing; `wake` runs a pass now (after a
  * send is proven, and on a timer for backoff and unknown outcomes). One pass at a time per
  * process; a wake during a pass makes it go round once more.

@@ -5,7 +5,7 @@ import type { Deps } from "../deps.js";
 type MessageStatus = (typeof messages.$inferSelect)["status"];
 type ChunkStatus = (typeof deliveryChunks.$inferSelect)["status"];
 
-/** A message as `GET /v1/messages/{id}` shows it (DESIGN §5): its state, counts and chunks. */
+/** A message as `GET /v1/messages/{id}` shows it (docs/design.md §5): its state, counts and chunks. */
 export interface MessageState {
   messageId: string;
   topic: string;

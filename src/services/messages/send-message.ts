@@ -26,7 +26,7 @@ export interface SendResult {
 }
 
 /**
- * Sends one message to many recipients (DESIGN §3–§6): refuses what cannot be
+ * Sends one message to many recipients (docs/design.md §3–§6): refuses what cannot be
  * made compliant before anything is written; decides for every recipient;
  * writes every justification — sent or suppressed — in one transaction before
  * anything is handed to the provider; then delivers in chunks.

@@ -134,7 +134,7 @@ function refusals(mail: SendGridMail): ProblemField[] {
     "bypass_bounce_management",
     "bypass_unsubscribe_management",
   ] as const) {
-    // Grounds' decision is the suppression list; nothing bypasses it (DESIGN §3).
+    // Grounds' decision is the suppression list; nothing bypasses it (docs/design.md §3).
     if (enabled(settings[name])) {
       refuse(`/mail_settings/${name}`, "would send to suppressed recipients; not allowed");
     }
@@ -276,7 +276,7 @@ function withFooter(
 }
 
 /**
- * SendGrid's v3 `mail/send`, through Grounds (DESIGN §5): every documented
+ * SendGrid's v3 `mail/send`, through Grounds (docs/design.md §5): every documented
  * field is honoured or refused (docs/sendgrid-drop-in.md). Every recipient
  * (to, cc, bcc) is decided like any other; suppressed recipients are
  * removed; the others get the compliance footer and headers, each in a

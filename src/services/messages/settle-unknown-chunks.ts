@@ -22,7 +22,7 @@ export interface RequeuedChunk {
 }
 
 /**
- * Settles chunks whose hand-over had an outcome that could not be known (DESIGN §7,
+ * Settles chunks whose hand-over had an outcome that could not be known (docs/design.md §7,
  * domain/delivery-schedule.ts): never by sending blindly again.
  * - If the provider's events (`processed`, `delivered`, `dropped`, …, matched by the
  *   justification id in `custom_args`) name any recipient of the chunk, the provider took the

@@ -16,7 +16,7 @@ interface AppendedEvent {
 
 /**
  * The statements that queue the outbound webhooks of newly appended
- * evidence, for the SAME batch as the evidence (DESIGN §5): the stop is
+ * evidence, for the SAME batch as the evidence (docs/design.md §5): the stop is
  * durable first and its webhook with it, or neither. They read the
  * tenant's endpoints inside the batch (INSERT … SELECT over
  * `tenant_settings.webhooks`), so queueing costs the stop no extra round

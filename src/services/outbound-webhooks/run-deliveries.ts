@@ -21,7 +21,7 @@ const TIMEOUT_MS = 10_000;
 type Delivery = typeof webhookDeliveries.$inferSelect;
 
 /**
- * Delivers the outbound webhooks that are due (DESIGN §5), from the durable
+ * Delivers the outbound webhooks that are due (docs/design.md §5), from the durable
  * queue in `webhook_deliveries`: each is taken under a lease (so two runners
  * — two processes, a cron and a request's `waitUntil` — never send one at
  * the same time), signed as Standard Webhooks says with the tenant's
@@ -166,7 +166,7 @@ async function attempt(deps: Deps, delivery: Delivery, send: typeof fetch): Prom
 
 /**
  * Ends a delivery. Once no delivery of its message is pending, the message's
- * address goes: it was kept only to be sent (DESIGN §5: no more personal
+ * address goes: it was kept only to be sent (docs/design.md §5: no more personal
  * data than the address, and not for longer than needed).
  */
 async function finish(

@@ -49,7 +49,7 @@ export interface PreferenceChange {
  *
  * - stopping a topic, or everything, is an objection to direct marketing
  *   (GDPR Art. 21(2)–(3)); it also ends a consent for it (the decision lets
- *   only a later consent override an objection, DESIGN §3 rule 3), as a
+ *   only a later consent override an objection, docs/design.md §3 rule 3), as a
  *   withdrawal must be as easy as giving it (Art. 7(3));
  * - ticking a topic not received is a fresh consent (Art. 7(1): the wording
  *   is kept to demonstrate it). It counts as confirmed: the link came in a

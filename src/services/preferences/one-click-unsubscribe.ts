@@ -7,7 +7,7 @@ import {
 } from "../evidence/rows.js";
 import type { UnsubscribeLink } from "./open-unsubscribe-link.js";
 
-/** Where a request came from; the IP is stored anonymised (DESIGN §2). */
+/** Where a request came from; the IP is stored anonymised (docs/design.md §2). */
 export interface RequestSource {
   ip?: string | undefined;
   userAgent?: string | undefined;

@@ -23,7 +23,7 @@ export interface UnsubscribeLink {
  * database read) of an existing tenant, for one of its marketing topics. A
  * forged, damaged or expired token, or one of a tenant this gateway does not
  * have (another installation's), is null — the same for all, so the answer
- * reveals nothing about any address (DESIGN §5).
+ * reveals nothing about any address (docs/design.md §5).
  */
 export async function openUnsubscribeLink(
   deps: Deps,

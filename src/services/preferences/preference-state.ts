@@ -10,7 +10,7 @@ import type { UnsubscribeLink } from "./open-unsubscribe-link.js";
 /** One marketing topic as the preference center shows it. */
 export interface TopicPreference {
   topic: Topic;
-  /** Whether the next message of this topic would be sent: the decision's answer (DESIGN §3). */
+  /** Whether the next message of this topic would be sent: the decision's answer (docs/design.md §3). */
   receiving: boolean;
   basis: Basis | null;
   reasons: Reason[];

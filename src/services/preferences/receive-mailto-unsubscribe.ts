@@ -52,7 +52,7 @@ export type MailtoOutcome =
   | { recorded: false; kept: boolean };
 
 /**
- * A mailed unsubscribe (DESIGN §5 `/inbound/sendgrid/{tenant}`, the Email
+ * A mailed unsubscribe (docs/design.md §5 `/inbound/sendgrid/{tenant}`, the Email
  * Worker): a mail carrying a genuine unsubscribe token of `tenant` — the
  * mailto of `List-Unsubscribe` puts it in the subject — is an objection to
  * the token's topic, recorded exactly as the one-click POST records it

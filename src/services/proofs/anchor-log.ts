@@ -7,7 +7,7 @@ import { readTimestampResponse, timestampRequest } from "../../domain/proof/time
 import type { Deps } from "../deps.js";
 import { latestCheckpoint } from "./log-store.js";
 
-/** DESIGN §5 `anchoring.intervalMinutes`' default. */
+/** docs/design.md §5 `anchoring.intervalMinutes`' default. */
 export const DEFAULT_ANCHOR_INTERVAL_MINUTES = 60;
 
 /** A TSA that does not answer within this long is tried again at the next round. */
@@ -18,7 +18,7 @@ export type AnchorResult =
   | { anchored: false; reason: "no-tsa" | "empty-log" | "tsa-failed"; detail?: string };
 
 /**
- * Anchors the tenant's latest checkpoint (DESIGN §6, "Anchoring"): asks the
+ * Anchors the tenant's latest checkpoint (docs/design.md §6, "Anchoring"): asks the
  * RFC 3161 authority at TSA_URL to time-stamp SHA-256 of the checkpoint's
  * note text, checks the answer is a token for this very request, and keeps
  * it with the checkpoint. Nothing happens when TSA_URL is unset.
@@ -65,7 +65,7 @@ export async function anchorLog(deps: Deps, tenantId: string): Promise<AnchorRes
 
 /**
  * Anchors every log that grew since its last anchor, once that anchor is
- * `intervalMinutes` old (DESIGN §6: at least every interval while the log
+ * `intervalMinutes` old (docs/design.md §6: at least every interval while the log
  * grew). Run by the Node scheduler and the Workers cron; a TSA that fails is
  * tried again next time.
  */

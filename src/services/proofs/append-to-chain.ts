@@ -85,7 +85,7 @@ export function errorText(error: unknown): string {
 }
 
 /**
- * Appends to a tenant's chain (DESIGN §6) in ONE atomic batch: the head is
+ * Appends to a tenant's chain (docs/design.md §6) in ONE atomic batch: the head is
  * read, `attempt` links the new rows after it and says what to write, and
  * the batch writes it all with the moved head; either all of it is
  * written, or none.
@@ -117,7 +117,7 @@ export function appendToChain<R>(
         .where(eq(chainHeads.tenantId, tenantId));
       const stored = heads.find((h) => h.chain === chain);
       const log = await readLogHead(deps, tenantId);
-      // Upgrading (DESIGN §6): a tenant whose proofs so far are per-row
+      // Upgrading (docs/design.md §6): a tenant whose proofs so far are per-row
       // hash chains gets, as the first entry of its log, the heads of those
       // chains, so the new log commits to the old history.
       const opening: LogWrite[] =

@@ -150,7 +150,7 @@ function conditionsOf(deps: Deps, tenantId: string, filters: ProofFilters): SQL[
 }
 
 /**
- * Streams a tenant's justifications (DESIGN §5 `GET /v1/proofs`): a header
+ * Streams a tenant's justifications (docs/design.md §5 `GET /v1/proofs`): a header
  * record, then one record per justification, read page by page as the
  * consumer pulls, so memory stays constant whatever the row count. A
  * ReadableStream, not a Node stream: the same code runs on Workers.

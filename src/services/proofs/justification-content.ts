@@ -5,7 +5,7 @@ export type JustificationRow = typeof justifications.$inferSelect;
 /**
  * The hashed content of a justification (docs/proof-log.md). It commits to
  * the keyed hash of the address, never the address, so erasure can remove
- * the address and the chain still verifies (DESIGN §6). The delivery outcome
+ * the address and the chain still verifies (docs/design.md §6). The delivery outcome
  * is not part of it: the decision itself never changes.
  */
 export function justificationContent(

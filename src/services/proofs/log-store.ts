@@ -24,7 +24,7 @@ import { type NoteSigner, noteSignerFromSeed, signNote } from "../../domain/proo
 import type { Deps } from "../deps.js";
 
 /**
- * The storage of each tenant's Merkle log (DESIGN §6, docs/proof-log.md):
+ * The storage of each tenant's Merkle log (docs/design.md §6, docs/proof-log.md):
  * entries (`log_entries`), the head (`log_heads`: size and frontier), the
  * stored interior nodes (`log_nodes`) and the signed checkpoints
  * (`log_checkpoints`). Appending is planned here and written by the caller
@@ -57,7 +57,7 @@ const ENTRIES_PER_STATEMENT = 5000;
 
 const signers = new WeakMap<Deps["logSeed"], Map<string, Promise<NoteSigner>>>();
 
-/** The installation's note key (DESIGN §6: derived from GROUNDS_SECRET), named after PUBLIC_URL's host. */
+/** The installation's note key (docs/design.md §6: derived from GROUNDS_SECRET), named after PUBLIC_URL's host. */
 export function logSigner(deps: Pick<Deps, "logSeed" | "publicUrl">): Promise<NoteSigner> {
   let byName = signers.get(deps.logSeed);
   if (!byName) {
@@ -101,7 +101,7 @@ export interface LogAppend {
 /**
  * Plans appending `writes` after `head`: the entry rows, the completed
  * stored nodes, the moved head and the new signed checkpoint (a checkpoint
- * after each append, DESIGN §6). The frontier in `head` is advanced.
+ * after each append, docs/design.md §6). The frontier in `head` is advanced.
  */
 export async function planLogAppend(
   deps: Deps,
@@ -289,7 +289,7 @@ export async function latestCheckpoint(
 
 /**
  * The checkpoint a receipt of entry `index` rests on: the earliest anchored
- * checkpoint covering it when there is one (DESIGN §6: the receipt names the
+ * checkpoint covering it when there is one (docs/design.md §6: the receipt names the
  * anchored checkpoint), else the latest.
  */
 export async function checkpointCovering(

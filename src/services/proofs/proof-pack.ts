@@ -9,7 +9,7 @@ import { logSigner } from "./log-store.js";
 import { receiptAt } from "./receipt.js";
 
 /**
- * The proof pack of one person (DESIGN §5 `GET /v1/subjects/{email}/proofs`):
+ * The proof pack of one person (docs/design.md §5 `GET /v1/subjects/{email}/proofs`):
  * a receipt for every evidence event and justification of the subject, in
  * time order, with the verifier key and a readable summary. The subject's
  * rows are found by the (tenant, subject key) indexes both tables have

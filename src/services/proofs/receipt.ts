@@ -10,7 +10,7 @@ import { checkpointCovering, entryAt, inclusionProofOf, logSigner } from "./log-
 export type ReceiptAnswer = { receipt: Receipt } | { missing: "record" | "not-in-log" | "pruned" };
 
 /**
- * The receipt of a justification or evidence event (DESIGN §6): its entry,
+ * The receipt of a justification or evidence event (docs/design.md §6): its entry,
  * the inclusion proof at the checkpoint it rests on (the earliest anchored
  * one covering it, else the latest), and that checkpoint's timestamp token.
  */

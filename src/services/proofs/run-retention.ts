@@ -38,7 +38,7 @@ export interface TenantRetention {
 }
 
 /**
- * Retention (DESIGN §5 `retention`): for each tenant, removes the
+ * Retention (docs/design.md §5 `retention`): for each tenant, removes the
  * justifications older than its `proofRetentionDays` (3 years by default:
  * the limitation period for claims an e-mail could give rise to), from the
  * start of the chain only — a row is removed only together with every row
@@ -83,7 +83,7 @@ async function retainTenant(deps: Deps, tenant: TenantRow, now: number): Promise
       lte(justifications.seq, to),
     );
     const [, result] = await deps.db.batch([
-      // Their log entries lose their content, never their leaf hash (DESIGN
+      // Their log entries lose their content, never their leaf hash (docs/design.md
       // §6, "Retention"): the tree and every other receipt still verify.
       deps.db
         .update(logEntries)

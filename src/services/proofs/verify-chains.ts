@@ -65,7 +65,7 @@ export interface ChainsReport {
 const LISTED = 100;
 
 /**
- * Verifies every chain of a tenant (DESIGN §6, docs/proof-log.md): the
+ * Verifies every chain of a tenant (docs/design.md §6, docs/proof-log.md): the
  * justifications and the evidence events are read in pages of a keyset
  * scan, in seq order, from the genesis or the retention checkpoint, and
  * each row's hash, link and sequence are recomputed; then the last row must

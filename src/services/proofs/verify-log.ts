@@ -58,7 +58,7 @@ export interface LogReport {
 const PAGE = 2000;
 
 /**
- * Verifies a tenant's Merkle log (DESIGN §6, "Integrity"): the tree is
+ * Verifies a tenant's Merkle log (docs/design.md §6, "Integrity"): the tree is
  * recomputed from the stored entries, in index order, and compared with
  * every stored checkpoint; each checkpoint's signature is checked with the
  * installation's key and each timestamp token's imprint against its

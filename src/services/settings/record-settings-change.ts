@@ -12,7 +12,7 @@ export function actorName(actor: SettingsActor): string {
 }
 
 /**
- * THE way a settings change is recorded (DESIGN §5: "every change is itself
+ * THE way a settings change is recorded (docs/design.md §5: "every change is itself
  * an entry in the tenant's log — who, when, what; secrets as changed"). It
  * answers the statement, for the caller to put in the same batch as the
  * change: the change and its record are written together or not at all.

@@ -41,7 +41,7 @@ export async function tenantSendGridMapping(
 }
 
 /**
- * Settings as `GET /v1/settings` shows them (DESIGN §5). Secrets are
+ * Settings as `GET /v1/settings` shows them (docs/design.md §5). Secrets are
  * write-only: for the API key, only whether one is set and since when.
  */
 export interface SettingsView {

@@ -4,7 +4,7 @@ import { apiKeyContext, loadSettingsRow } from "./settings.js";
 
 /**
  * The tenant's own SendGrid API key in clear, for the delivery path only
- * (DESIGN §5: "a tenant may carry its own key"); null when it has none, and
+ * (docs/design.md §5: "a tenant may carry its own key"); null when it has none, and
  * then the installation's key or the local outbox is used. Never shown.
  */
 export async function tenantSendGridKey(deps: Deps, tenantId: string): Promise<string | null> {

@@ -41,11 +41,11 @@ export interface SettingsPatch {
     | undefined;
 }
 
-/** Days a tenant key keeps proofs at least (3 years and a leap day, DESIGN §5). */
+/** Days a tenant key keeps proofs at least (3 years and a leap day, docs/design.md §5). */
 export const PROOF_DAYS_FLOOR = 1096;
 
 /**
- * Retention a tenant may set: only tighter than the law's defaults (DESIGN
+ * Retention a tenant may set: only tighter than the law's defaults (docs/design.md
  * §3: consent lifetime and soft opt-in window of 24 months), never looser.
  * The decision also takes the lower of the law's and the tenant's limit.
  */
@@ -103,7 +103,7 @@ export async function updateSettings(
     retention.proofDays >= LIMITS.proofDays.min &&
     retention.proofDays < PROOF_DAYS_FLOOR
   ) {
-    // DESIGN §5: proofs are kept at least 3 years (the limitation period of
+    // docs/design.md §5: proofs are kept at least 3 years (the limitation period of
     // claims a message could give rise to); a leaked or careless tenant key
     // must not be able to shorten that. Only the operator can.
     throw new ProblemError("retention-below-floor", {

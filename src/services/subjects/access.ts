@@ -39,7 +39,7 @@ function evidenceRecord(row: typeof evidence.$inferSelect) {
   };
 }
 
-/** A subject's evidence history, oldest first (DESIGN §5 `GET /v1/evidence?email=`). */
+/** A subject's evidence history, oldest first (docs/design.md §5 `GET /v1/evidence?email=`). */
 export async function evidenceHistory(deps: Deps, tenantId: string, email: string) {
   const subject = await subjectOf(deps, tenantId, email);
   const rows = await deps.db

@@ -11,7 +11,7 @@ import type { ConfirmationLink } from "./open-confirmation-link.js";
 /**
  * Confirms a double opt-in (`POST /c/TOKEN`): one `consent-confirmed` event
  * per pending consent of the request, with the time and the confirming IP
- * (anonymised). The decision then counts the consent as confirmed (DESIGN §3
+ * (anonymised). The decision then counts the consent as confirmed (docs/design.md §3
  * rule 4; UWG §7 for `de`). A link past its expiry confirms nothing; a
  * request confirmed already is not confirmed twice.
  */

@@ -8,7 +8,7 @@ import type { SendRequest } from "../messages/compose.js";
  * It is not marketing: it advertises nothing, and is sent once because the
  * person asked to subscribe — a step taken at the data subject's request
  * (GDPR Art. 6(1)(b)), on the basis `contract`. So it is decided as a
- * service message (DESIGN §3 rule 2), which keeps the address-level blocks
+ * service message (docs/design.md §3 rule 2), which keeps the address-level blocks
  * of rule 1 (a restricted or hard-bounced address gets nothing) but not the
  * marketing rules: its own topic's consent is, by definition, not yet
  * confirmed. It is composed with the `confirm` template about the marketing

@@ -74,7 +74,7 @@ export interface SubscriptionResult {
 }
 
 /**
- * Starts a double opt-in (DESIGN §5 `POST /v1/subscriptions`): records one
+ * Starts a double opt-in (docs/design.md §5 `POST /v1/subscriptions`): records one
  * pending consent per topic (method `double-opt-in`, not confirmed), then
  * sends the confirmation request through the normal path — decided, proven
  * in the chained proof log before delivery, delivered like any message.
@@ -182,7 +182,7 @@ export async function requestSubscription(
       { recipient: { email: input.email.trim() }, subjectKey: subject.subjectKey, decision, draft },
     ],
   });
-  // Delivered by the delivery queue, like any message (DESIGN §7).
+  // Delivered by the delivery queue, like any message (docs/design.md §7).
   await deliverOrEnqueue(deps, tenant, messageId, chunkCount);
   const proof = await deps.db.query.justifications.findFirst({
     where: (j, { eq: equal }) => equal(j.messageId, messageId),

@@ -96,7 +96,7 @@ export async function receiveSendGridEvents(
   // No interactive transaction (an embedded libSQL file would stall a writer
   // waiting on it): the reads come first, then every write of the POST goes
   // in ONE atomic batch, its evidence appended to the tenant's evidence
-  // chain (DESIGN §6). `(tenant, sg_event_id)` is the primary key of
+  // chain (docs/design.md §6). `(tenant, sg_event_id)` is the primary key of
   // provider_events, so if the same events were applied concurrently, the
   // batch fails whole and is redone — and finds them seen.
   return appendEvidence(
@@ -266,7 +266,7 @@ class Batch {
       this.record(id, event, "invalid", "not an event with `event` and `timestamp`");
       return;
     }
-    // DESIGN §2 "When an event happened": the same bounds as every evidence
+    // docs/design.md §2 "When an event happened": the same bounds as every evidence
     // writer. A signed event dated beyond them (`timestamp: 1e15`) is kept
     // only as refused — no evidence, no delivery status, no time stored.
     const outOfBounds = evidenceTimeProblem(event.at, this.now);
@@ -309,7 +309,7 @@ class Batch {
 
   /**
    * An event that names no justification of this tenant: mail the account
-   * sent before Grounds, or by another way (DESIGN §5). What it says about
+   * sent before Grounds, or by another way (docs/design.md §5). What it says about
    * the address still counts — an unsubscribe, group unsubscribe, spam
    * report or hard bounce becomes evidence for the address, an open or click
    * keeps consent fresh — since a person who said stop said it to the
@@ -371,7 +371,7 @@ class Batch {
       intent.kind === "objection" ||
       (intent.kind === "suppression" && intent.reason === "spam-complaint");
     const erasedAt = this.context.erasedAt.get(justification.subjectKey);
-    // DESIGN §3 rule 1: evidence from before an erasure is never brought
+    // docs/design.md §3 rule 1: evidence from before an erasure is never brought
     // back, except the person's own "stop", which survives it (Art. 21(3)).
     if (erasedAt !== undefined && at <= erasedAt && !refusal) {
       return { ignored: "predates the subject's erasure" };
