@@ -27,7 +27,7 @@ export const KEY_USE_RESOLUTION_MS = 60_000;
  * nothing about keys is cached.
  */
 export async function authenticateKey(deps: Deps, key: string, needed: Scope): Promise<Principal> {
-  const keyHash = await sha256Hex(key);
+  const keyHash = await sha256Hex(groundsKeyOf(key));
   const [found] = await deps.db
     .select({
       tenant: tenants,
@@ -48,6 +48,17 @@ export async function authenticateKey(deps: Deps, key: string, needed: Scope): P
   }
   const { expiresAt: _expiresAt, ...principal } = found;
   return principal;
+}
+
+/**
+ * SendGrid's official client warns `API key does not start with "SG."` on
+ * every call with any other key. A Grounds key may therefore be given as
+ * `SG.` + the key (`SG.grk_…`): the same key, and no warning. A real
+ * SendGrid key (`SG.<id>.<secret>`) never begins `SG.grk_`, so the two are
+ * never confused; sent here, it is simply an unknown key.
+ */
+export function groundsKeyOf(key: string): string {
+  return key.startsWith("SG.grk_") ? key.slice("SG.".length) : key;
 }
 
 /** Whether this request should record the key's use (its last record is a minute old). */

@@ -3,7 +3,7 @@ import { serve } from "@hono/node-server";
 import { Client } from "@sendgrid/client";
 import { MailService } from "@sendgrid/mail";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { justifications } from "../../src/db/schema.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { outboxOfMessage } from "../support/outbox.js";
@@ -28,9 +28,10 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // As a tool would configure it: the key, then the base URL (setApiKey()
-  // resets the base URL), on the client the mail service sends with.
+  // resets the base URL), on the client the mail service sends with. The
+  // key in its `SG.` form, so the client has nothing to warn about.
   const client = new Client();
-  client.setApiKey(key);
+  client.setApiKey(`SG.${key}`);
   client.setDefaultRequest("baseUrl", baseUrl);
   sgMail.setClient(client);
   const now = gw.clock();
@@ -74,6 +75,27 @@ afterAll(async () => {
 const deliveredTo = (messageId: string) => outboxOfMessage(gw.deps.db, messageId);
 
 describe("the real @sendgrid/mail client through Grounds", () => {
+  it("takes a Grounds key in its SG. form without the client's warning, and no SendGrid key", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const client = new Client();
+      client.setApiKey(`SG.${key}`);
+      expect(warn).not.toHaveBeenCalled();
+      client.setApiKey(key);
+      expect(warn).toHaveBeenCalled(); // what the SG. form spares the user
+    } finally {
+      warn.mockRestore();
+    }
+    const asSent = (bearer: string) =>
+      gw.app.request("/v1/topics", { headers: { Authorization: `Bearer ${bearer}` } });
+    const plain = (await asSent(key)).status;
+    expect(plain).not.toBe(401);
+    expect((await asSent(`SG.${key}`)).status).toBe(plain);
+    // A SendGrid-shaped key, or the prefix on something else, is no Grounds key.
+    expect((await asSent(`SG.${key.slice(4)}`)).status).toBe(401);
+    expect((await asSent("SG.aBcDeFgHiJkLmNoP.qRsTuVwXyZ0123456789")).status).toBe(401);
+  });
+
   it("removes suppressed recipients and answers as SendGrid does", async () => {
     const [response] = await sgMail.send({
       to: ["yes@sg.example", "objected@sg.example", "stranger@sg.example"],
