@@ -6,6 +6,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSendGridProvider } from "../../src/adapters/sendgrid.js";
 import { justifications, messages } from "../../src/db/schema.js";
+import { deliveriesDone } from "../support/deliveries.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { type SendGridServer, startSendGridServer } from "../support/sendgrid-server.js";
 import { consentData, seedEvidence } from "./seed.js";
@@ -135,6 +136,8 @@ describe("a mail with an attachment, custom headers, an unsubscribe tag and a ba
     expect(response.statusCode).toBe(202);
     const messageId = String(response.headers["x-message-id"]);
 
+    // Delivery runs after the answer, from the queue.
+    await deliveriesDone(gw);
     expect(sendgrid.requests).toHaveLength(1);
     const body = sendgrid.requests[0]?.body;
     if (!body) throw new Error("nothing arrived");
