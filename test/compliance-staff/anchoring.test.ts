@@ -11,6 +11,7 @@ import { anchorDueLogs } from "../../src/services/proofs/anchor-log.js";
 import { consentBody, createKey } from "../http/helpers.js";
 import { runGrounds } from "../support/cli.js";
 import { databaseOf } from "../support/database.js";
+import { deliveriesDone } from "../support/deliveries.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { startTestTsa, type TestTsa } from "../support/tsa-server.js";
 
@@ -200,7 +201,9 @@ describe("anchoring with an RFC 3161 authority", () => {
         recipients: [{ email: "pack@anchor.example" }, { email: "other@anchor.example" }],
       },
     });
-    expect(sent.status).toBe(200);
+    // Both consented: 202 while the queue delivers (docs/design.md §7).
+    expect(sent.status).toBe(202);
+    await deliveriesDone(gw);
     expect(await anchor(t.key)).toMatchObject({ anchored: true, treeSize: 4 });
 
     const res = await gw.request("/v1/subjects/pack%40anchor.example/proofs", {
