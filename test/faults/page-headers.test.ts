@@ -4,6 +4,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withStaticAssets } from "../../src/entry/node-gateway.js";
 import { launchChromium } from "../support/chromium.js";
+import { deliveriesDone } from "../support/deliveries.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 
 /**
@@ -79,7 +80,9 @@ describe("the pages under their policies", () => {
         recipients: [{ email: "buyer@example.cz" }],
       },
     });
-    expect(sent.status).toBe(200);
+    // 202 while the queue delivers (docs/design.md §7): wait for the outbox copy.
+    expect(sent.status).toBe(202);
+    await deliveriesDone(gw);
     const { page, violations } = await watchedPage();
     await page.goto(`${baseUrl}/outbox`);
     await page.getByLabel("API key").fill(key);
