@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deliveriesDone } from "../support/deliveries.js";
 import { createTenantWithTopics, startTestGateway, type TestGateway } from "../support/gateway.js";
 
 /**
@@ -34,8 +35,10 @@ describe("erasure and Idempotency-Key replays", () => {
           recipients: [{ email: "Erased.Person@Example.cz" }, { email: "kept@example.cz" }],
         },
       });
+    // 202: the queue delivers after the answer (docs/design.md §7).
     const first = await send();
-    expect(first.status).toBe(200);
+    expect(first.status).toBe(202);
+    await deliveriesDone(gw);
     expect(await first.text()).toContain("Erased.Person@Example.cz");
     const replay = await send();
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
@@ -59,7 +62,8 @@ describe("erasure and Idempotency-Key replays", () => {
     ).not.toContain("erased.person@example.cz");
     // … and the same key is a new request, decided afresh: not a replay.
     const after = await send();
-    expect(after.status).toBe(200);
+    expect(after.status).toBe(202);
+    await deliveriesDone(gw);
     expect(after.headers.get("idempotent-replayed")).toBeNull();
   });
 });
