@@ -99,28 +99,54 @@ export async function accessSubject(deps: Deps, tenantId: string, email: string)
       updated: row ? new Date(row.updatedAt).toISOString() : null,
     },
     evidence: history,
-    decisions: decisions.map((j) => ({
-      id: j.id,
-      seq: j.seq,
-      hash: j.hash,
-      messageId: j.messageId,
-      topic: j.topic,
-      decision: j.decision,
-      basis: j.basis,
-      reasons: j.reasons,
-      ruleSet: j.ruleSet,
-      evidence: j.evidence,
-      trace: j.trace,
-      decidedAt: new Date(j.decidedAt).toISOString(),
-      supersedes: j.supersedes,
-      email: j.email,
-      status: j.status,
-      statusAt: new Date(j.statusAt).toISOString(),
-    })),
+    decisions: decisions.map((j) => ({ ...justificationView(j), email: j.email })),
     suppressions: history.filter((event) =>
       (SUPPRESSING as readonly string[]).includes(event.kind),
     ),
     requests: requests.map(dsrView),
     request: dsrView({ ...request, completedAt: request.completedAt ?? null }),
+  };
+}
+
+export interface JustificationView {
+  id: string;
+  seq: number;
+  hash: string;
+  messageId: string;
+  topic: string;
+  decision: "send" | "suppress";
+  basis: string | null;
+  reasons: string[];
+  ruleSet: string;
+  evidence: unknown[];
+  trace: unknown[];
+  decidedAt: string;
+  supersedes: string | null;
+  status: string;
+  statusAt: string;
+}
+
+/**
+ * A stored justification as staff and the data subject read it: times as ISO
+ * strings. The access answer (Art. 15) adds the address it was written for;
+ * a staff look-up (`lookUpSubject`) shows it once, with the subject's facts.
+ */
+export function justificationView(j: typeof justifications.$inferSelect): JustificationView {
+  return {
+    id: j.id,
+    seq: j.seq,
+    hash: j.hash,
+    messageId: j.messageId,
+    topic: j.topic,
+    decision: j.decision,
+    basis: j.basis,
+    reasons: j.reasons,
+    ruleSet: j.ruleSet,
+    evidence: j.evidence,
+    trace: j.trace,
+    decidedAt: new Date(j.decidedAt).toISOString(),
+    supersedes: j.supersedes,
+    status: j.status,
+    statusAt: new Date(j.statusAt).toISOString(),
   };
 }

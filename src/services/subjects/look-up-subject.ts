@@ -1,28 +1,17 @@
 import { and, desc, eq } from "drizzle-orm";
 import { justifications, subjects } from "../../db/schema.js";
 import type { Deps } from "../deps.js";
-import { type EvidenceRecord, evidenceHistory } from "./access.js";
+import {
+  type EvidenceRecord,
+  evidenceHistory,
+  type JustificationView,
+  justificationView,
+} from "./access.js";
+
+export type { JustificationView };
 
 /** At most this many justifications are shown at once, newest first. */
 const SHOWN = 200;
-
-export interface JustificationView {
-  id: string;
-  seq: number;
-  hash: string;
-  messageId: string;
-  topic: string;
-  decision: "send" | "suppress";
-  basis: string | null;
-  reasons: string[];
-  ruleSet: string;
-  evidence: unknown[];
-  trace: unknown[];
-  decidedAt: string;
-  supersedes: string | null;
-  status: string;
-  statusAt: string;
-}
 
 export interface SubjectLookup {
   subjectKey: string;
@@ -80,23 +69,7 @@ export async function lookUpSubject(
         }
       : null,
     evidence: history.evidence,
-    justifications: rows.slice(0, SHOWN).map((j) => ({
-      id: j.id,
-      seq: j.seq,
-      hash: j.hash,
-      messageId: j.messageId,
-      topic: j.topic,
-      decision: j.decision,
-      basis: j.basis,
-      reasons: j.reasons,
-      ruleSet: j.ruleSet,
-      evidence: j.evidence,
-      trace: j.trace,
-      decidedAt: new Date(j.decidedAt).toISOString(),
-      supersedes: j.supersedes,
-      status: j.status,
-      statusAt: new Date(j.statusAt).toISOString(),
-    })),
+    justifications: rows.slice(0, SHOWN).map(justificationView),
     more: rows.length > SHOWN,
   };
 }
