@@ -49,15 +49,18 @@ export function encodeCursor(position: Position): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+type SortKeyKind = "string" | "number";
+type SortKeyOf = { string: string; number: number };
+
 /**
  * The position a cursor names, checked against the shape the list sorts by
- * (`kinds`: the type of each sort key). A cursor that does not decode is a
- * 400 naming `cursor`, never echoing it.
+ * (`kinds`: the type of each sort key), and typed by it. A cursor that does
+ * not decode is a 400 naming `cursor`, never echoing it.
  */
-export function decodeCursor(
+export function decodeCursor<const Kinds extends readonly SortKeyKind[]>(
   cursor: string | undefined,
-  kinds: readonly ("string" | "number")[],
-): Position | undefined {
+  kinds: Kinds,
+): { readonly [I in keyof Kinds]: SortKeyOf[Kinds[I]] } | undefined {
   if (cursor === undefined) return undefined;
   let parsed: unknown;
   try {
@@ -66,17 +69,25 @@ export function decodeCursor(
   } catch {
     parsed = undefined;
   }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== kinds.length ||
-    !parsed.every((value, i) => typeof value === kinds[i])
-  ) {
+  if (!isPositionOf(kinds, parsed)) {
     throw new ProblemError("invalid-request", {
       detail: "The cursor is not one this list gave.",
       errors: [{ pointer: "/query/cursor", detail: "a cursor from an earlier answer" }],
     });
   }
-  return parsed as Position;
+  return parsed;
+}
+
+/** Whether `value` is a position of the shape `kinds` describe, key by key. */
+function isPositionOf<const Kinds extends readonly SortKeyKind[]>(
+  kinds: Kinds,
+  value: unknown,
+): value is { readonly [I in keyof Kinds]: SortKeyOf[Kinds[I]] } {
+  return (
+    Array.isArray(value) &&
+    value.length === kinds.length &&
+    value.every((key, i) => typeof key === kinds[i])
+  );
 }
 
 /**

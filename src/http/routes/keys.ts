@@ -53,9 +53,7 @@ export function keyRoutes(deps: Deps) {
       validate("query", PageQuery),
       async (c) => {
         const { limit, cursor } = c.req.valid("query");
-        const after = decodeCursor(cursor, ["number", "string"]) as
-          | readonly [number, string]
-          | undefined;
+        const after = decodeCursor(cursor, ["number", "string"]);
         const rows = await listKeys(deps, c.var.principal.tenant.id, { limit, after });
         const page = pageOf(rows, limit, (key) => [Date.parse(key.createdAt), key.id]);
         return c.json({ keys: page.items, nextCursor: page.nextCursor });

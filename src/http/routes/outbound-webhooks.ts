@@ -105,9 +105,7 @@ export function outboundWebhookRoutes(deps: Deps) {
       validate("query", DeliveriesQuery),
       async (c) => {
         const { limit, cursor, status } = c.req.valid("query");
-        const after = decodeCursor(cursor, ["number", "string"]) as
-          | readonly [number, string]
-          | undefined;
+        const after = decodeCursor(cursor, ["number", "string"]);
         const rows = await listDeliveries(deps, c.var.principal.tenant.id, {
           limit,
           after,

@@ -99,9 +99,7 @@ export function settingsRoutes(deps: Deps) {
       validate("query", PageQuery),
       async (c) => {
         const { limit, cursor } = c.req.valid("query");
-        const after = decodeCursor(cursor, ["number", "string"]) as
-          | readonly [number, string]
-          | undefined;
+        const after = decodeCursor(cursor, ["number", "string"]);
         const rows = await listSettingsChanges(deps, c.var.principal.tenant.id, { limit, after });
         const page = pageOf(rows, limit, (change) => [Date.parse(change.at), change.id]);
         return c.json({ changes: page.items, nextCursor: page.nextCursor });

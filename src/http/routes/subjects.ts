@@ -48,9 +48,7 @@ export function subjectRoutes(deps: Deps) {
       validate("query", SuppressionsQuery),
       async (c) => {
         const { limit, cursor, reason } = c.req.valid("query");
-        const after = decodeCursor(cursor, ["number", "string"]) as
-          | readonly [number, string]
-          | undefined;
+        const after = decodeCursor(cursor, ["number", "string"]);
         const rows = await listSuppressions(deps, c.var.principal.tenant.id, {
           limit,
           after,
