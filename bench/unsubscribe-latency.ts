@@ -20,6 +20,7 @@ import { signUnsubscribeToken, unsubscribeTokenKey } from "../src/domain/unsubsc
 import { createNodeGateway } from "../src/entry/node-gateway.js";
 import { subjectKeyOf } from "../src/services/deps.js";
 import { newEvidence } from "../src/services/evidence/rows.js";
+import { BENCH_TENANT } from "./support/gateway.js";
 
 const SECRET = "bench-secret-0123456789-0123456789-0123456789";
 const OPERATOR = "bench-operator-token-0123456789";
@@ -131,15 +132,10 @@ try {
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return res.json() as Promise<Record<string, unknown>>;
   };
-  const created = (await post("/v1/tenants", OPERATOR, {
-    name: "Bench",
-    legalName: "Bench s.r.o.",
-    address: "Bench 1, Praha",
-    registrationId: "CZ00000000",
-    contactEmail: "privacy@bench.example",
-    domains: ["bench.example"],
-    country: "CZ",
-  })) as { tenant: { id: string }; adminKey: { key: string } };
+  const created = (await post("/v1/tenants", OPERATOR, BENCH_TENANT)) as {
+    tenant: { id: string };
+    adminKey: { key: string };
+  };
   const tenantId = created.tenant.id;
   const key = created.adminKey.key;
   await post("/v1/topics", key, {

@@ -28,16 +28,21 @@ export async function benchGateway(name: string) {
 }
 
 /** The bench's tenant: a Czech seller with the verified domain bench.example. */
+export const BENCH_TENANT = {
+  name: "Bench",
+  legalName: "Bench s.r.o.",
+  address: "Bench 1, Praha",
+  registrationId: "CZ00000000",
+  contactEmail: "privacy@bench.example",
+  domains: ["bench.example"],
+  country: "CZ",
+  mode: "jurisdictional",
+} as const;
+
 export async function benchTenant(deps: Deps) {
   const { tenant } = await createTenant(deps, {
-    name: "Bench",
-    legalName: "Bench s.r.o.",
-    address: "Bench 1, Praha",
-    registrationId: "CZ00000000",
-    contactEmail: "privacy@bench.example",
-    domains: ["bench.example"],
-    country: "CZ",
-    mode: "jurisdictional",
+    ...BENCH_TENANT,
+    domains: [...BENCH_TENANT.domains],
   });
   return tenant;
 }
